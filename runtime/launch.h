@@ -1,0 +1,105 @@
+/*
+ * launch.h — accepting a launch and carrying out its actions.
+ *
+ * A launch is one firing of a trigger (a schedule tick, a manual `fire`, a
+ * webhook request, an event).  trig_launch():
+ *   1. gives it an id and renders every action's templates, so what runs is
+ *      fixed at acceptance (parameters, inputs, environment, commit, title);
+ *   2. writes it to the journal, synced, before returning: from then on it
+ *      survives a crash (journal.h) and may be acknowledged;
+ *   3. starts its actions in order (a run-execution is queued on the local
+ *      backend); an action that cannot start stops the chain;
+ *   4. writes the audit record (outcome "launched", each action's id).
+ * When every execution of the launch has ended, the journal gets its end
+ * record.  A launch found unfinished in the journal at start-up is resumed
+ * with trig_launcher_resume(): its executions run again unless their
+ * folders say they finished (local.h), so nothing is lost and nothing that
+ * completed runs twice.
+ *
+ * Ownership: the launcher borrows everything in its config; the caller
+ * frees the launcher (after trig_launcher_wait() or once the backend has
+ * stopped) and then closes the journal, audit log and backend.
+ * Thread-safety: every function may be called from any thread.
+ */
+#ifndef TRIG_LAUNCH_H
+#define TRIG_LAUNCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "id.h"
+#include "journal.h"
+#include "json.h"
+#include "local.h"
+#include "trig.h"
+
+struct trig_launcher_config {
+	const struct trig_project *project;
+	struct trig_journal *journal;
+	struct trig_audit *audit;               /* may be NULL */
+	struct trig_local *local;
+	const struct trig_json_query *paths;    /* the project's path table */
+	bool verbose;                           /* log each execution's end */
+};
+
+struct trig_launcher;
+
+struct trig_launcher *trig_launcher_new(const struct trig_launcher_config *cfg);
+void trig_launcher_free(struct trig_launcher *l);
+
+enum trig_launch_kind {
+	TRIG_LAUNCH_SCHEDULE, TRIG_LAUNCH_FIRE, TRIG_LAUNCH_WEBHOOK, TRIG_LAUNCH_EVENT,
+};
+
+/* The word of a kind in the audit log: "schedule", "fire", ... */
+const char *trig_launch_kind_name(enum trig_launch_kind k);
+
+struct trig_launch_req {
+	const struct trig_trigger *trigger;
+	enum trig_launch_kind kind;
+	int64_t tick;                   /* schedule: unix seconds; else 0 */
+	const char *payload;            /* JSON document, or NULL */
+	size_t payload_len;
+	int64_t started_us;             /* when handling began (monotonic µs), for duration_us */
+};
+
+/* The result of trig_launch(). */
+struct trig_launch_info {
+	char id[TRIG_ID_MAX];
+	uint32_t nexecutions;
+	char execution_ids[16][TRIG_ID_MAX];    /* the first 16 */
+};
+
+/* Accepts a launch (steps 1-4 above).  0: journalled and started (*info
+ * filled); -1: not accepted, nothing was journalled or started, a message
+ * in err, and the audit log has an "error" record. */
+int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
+		struct trig_launch_info *info, char *err, size_t errlen);
+
+/* Resumes a launch read back from the journal (trig_journal_recover's
+ * callback).  Returns 0, or -1 when the record cannot be resumed (its
+ * trigger or step no longer exists...): it is then ended in the journal
+ * with the reason, logged and audited as an error. */
+int trig_launcher_resume(struct trig_launcher *l, const char *id, const char *begin);
+
+/* Launches of TRIGGER not yet ended (for `overlap: skip`). */
+unsigned trig_launcher_running(struct trig_launcher *l, const struct trig_trigger *t);
+
+/* Blocks until no launch is unfinished. */
+void trig_launcher_wait(struct trig_launcher *l);
+
+/* Counts of executions that ended, by status (for `fire`'s exit code). */
+void trig_launcher_counts(struct trig_launcher *l, unsigned counts[4]);
+
+/* Writes an audit record for a decision that launched nothing: outcome is
+ * "disabled", "not-matched", "error", ...; condition and reason may be
+ * NULL; tick 0 when not a schedule. */
+void trig_launcher_audit(struct trig_launcher *l, const struct trig_trigger *t,
+			 enum trig_launch_kind kind, const char *outcome, int64_t tick,
+			 const char *condition, const char *reason, int64_t started_us);
+
+/* Monotonic microseconds, for started_us. */
+int64_t trig_monotonic_us(void);
+
+#endif

@@ -1,0 +1,2121 @@
+/*
+ * local.c — the local backend: step commands as child processes.
+ *
+ * A request is turned into a `struct job` at once (everything copied,
+ * parameters checked, command rendered, environment built), queued, and
+ * run by one of max_parallel worker threads: folder, execution.json,
+ * inputs, posix_spawn of /bin/sh, waitid for the child, status.json, then
+ * the done callback.  Nothing polls: workers sleep on a condition variable
+ * and in waitid(); trig_local_stop() sleeps on another one.
+ *
+ * Killing a process group is only safe while its leader is known to exist
+ * (otherwise its id may have been reused).  So a worker first waits with
+ * WNOWAIT, which leaves the leader a zombie holding its id, marks the job
+ * exited under the lock, kills what the command left behind in its group,
+ * and only then reaps the leader; trig_local_stop() signals only groups
+ * whose leader is not marked exited, under the same lock.
+ */
+#include "local.h"
+
+#include "log.h"
+#include "shquote.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_QUEUE       10000
+#define DEFAULT_PATH            "/usr/local/bin:/usr/bin:/bin"
+#define DEFAULT_LANG            "C.UTF-8"
+#define DEFAULT_MAX_INPUT       (10ULL << 30)
+#define DEFAULT_CONNECT_MS      30000
+#define DEFAULT_STALL_MS        60000
+#define DEFAULT_KILL_AFTER_MS   5000
+#define MAX_PARALLEL            1024
+#define MAX_ID_LEN              128
+#define MAX_INPUT_NAME_LEN      128
+#define MAX_FILE_NAME_LEN       200
+/* Linux's MAX_ARG_STRLEN: the longest single argv string (the command). */
+#define MAX_COMMAND_LEN         (32 * 4096 - 1)
+#define MAX_STATUS_FILE         65536
+#define MAX_TREE_DEPTH          64
+#define COPY_CHUNK              (8 << 20)
+
+struct trig_local {
+	char *executions_dir;           /* absolute */
+	char *workdir;
+	char *workdir_real;             /* realpath, for the openat2 fallback */
+	int workdir_fd, execs_fd;
+	unsigned max_parallel;
+	size_t max_queue;
+	char *path, *home, *lang;
+	uint64_t max_input_bytes;
+	int64_t connect_timeout_ms, stall_timeout_ms, kill_after_ms;
+
+	pthread_mutex_t mu;
+	pthread_cond_t work;            /* a job was queued, or stopping */
+	pthread_cond_t idle;            /* an execution ended */
+	struct job *head, *tail;        /* queue */
+	size_t nqueued;
+	unsigned nrunning;              /* in execute(): workers and trig_local_run() */
+	struct job *active;             /* every job from submit to done */
+	bool stopping;
+	atomic_int kill_sig;            /* 0, SIGTERM or SIGKILL once stop() kills */
+	pthread_t *workers;
+	unsigned nworkers;
+};
+
+struct kvcopy {
+	char *name, *value;
+};
+
+struct job {
+	struct job *next;                       /* queue */
+	struct job *aprev, *anext;              /* l->active */
+	char *id, *launch_id, *trigger, *step_name, *title, *commit;
+	char *dir;                              /* absolute */
+	char *command;                          /* NULL when error */
+	char *error;                            /* found while preparing */
+	struct kvcopy *params;                  /* final values, step order */
+	size_t nparams;
+	struct kvcopy *inputs;                  /* name -> source, grouped by name */
+	size_t ninputs;
+	char **envp;                            /* "NAME=VALUE", NULL-terminated */
+	size_t nenv;
+	char *payload_input;
+	char *payload;
+	size_t payload_len;
+	int64_t created_ms;
+	trig_exec_done_fn *done;
+	void *ctx;
+	/* under l->mu */
+	pid_t pid;                              /* > 0 once spawned */
+	bool exited;                            /* leader is a zombie or reaped */
+	bool killed;                            /* we signalled its group */
+};
+
+/* What became of an execution. */
+struct outcome {
+	int status;
+	int exit_code, signal;
+	int64_t started_ms, ended_ms, duration_ms;
+	struct buf error;
+	bool recorded;
+};
+
+/* ------------------------------------------------------------ small helpers */
+
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "2026-01-02T03:04:05.678Z" */
+static void format_time(char out[32], int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	if (ms < 0 || !gmtime_r(&s, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		strcpy(out, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	size_t n = strlen(out);
+	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+/* Reads back what format_time() wrote. */
+static int parse_time(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	int frac, end = 0;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &frac, &end) != 7 || end == 0 || s[end])
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*ms = (int64_t)t * 1000 + frac;
+	return 0;
+}
+
+/* Request text in a message: printable ASCII only, at most 48 bytes. */
+static void add_excerpt(struct buf *b, const char *s)
+{
+	size_t n = 0;
+	for (; *s && n < 48; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+		buf_addc(b, c >= 0x20 && c < 0x7f && c != '\'' ? (char)c : '?');
+	}
+	if (*s)
+		buf_adds(b, "...");
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static bool is_alnum(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool valid_id(const char *s)
+{
+	size_t n = 0;
+	if (!s || !is_alnum(*s))
+		return false;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (n >= MAX_ID_LEN)
+			return false;
+		if (!is_alnum(c) && c != '.' && c != '_' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+/* [A-Za-z_][A-Za-z0-9_]* */
+static bool valid_env_name(const char *s)
+{
+	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* An input name becomes a folder name: [A-Za-z0-9_][A-Za-z0-9_.-]* */
+static bool valid_input_name(const char *s)
+{
+	size_t n = 0;
+	if (!s || !(is_alnum(*s) || *s == '_'))
+		return false;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (n >= MAX_INPUT_NAME_LEN)
+			return false;
+		if (!is_alnum(c) && c != '.' && c != '_' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+/* buf_detach(), but always a terminated string, "" for an empty buffer
+ * (buf.c's buf_grow() does not terminate a fresh allocation). */
+static char *detach_str(struct buf *b)
+{
+	if (!b->len) {
+		buf_release(b);
+		return trig_xstrdup("");
+	}
+	return buf_detach(b);
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+	return s ? trig_xstrdup(s) : NULL;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes name atomically in dfd: name.tmp, fsync, rename, fsync the folder. */
+static int write_file_at(int dfd, const char *name, const void *data, size_t len)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlinkat(dfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
+		int e = errno;
+		unlinkat(dfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return fsync(dfd);
+}
+
+/* Removes dfd/name and everything under it, never following a link. */
+static int remove_tree(int dfd, const char *name, int depth)
+{
+	if (depth > MAX_TREE_DEPTH) {
+		errno = ELOOP;
+		return -1;
+	}
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ENOTDIR || errno == ELOOP)
+			return unlinkat(dfd, name, 0);
+		return -1;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(fd, e->d_name, 0) == 0)
+			continue;
+		if (errno == EISDIR) {
+			if (remove_tree(fd, e->d_name, depth + 1) < 0)
+				rc = -1;
+		} else if (errno != ENOENT) {
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int mkdir_p(const char *path)
+{
+	char *p = trig_xstrdup(path);
+	for (char *s = p + 1; ; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char c = *s;
+		*s = 0;
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			int e = errno;
+			free(p);
+			errno = e;
+			return -1;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return 0;
+}
+
+/* ------------------------------------------------------------ parameters */
+
+static bool parse_flag(const char *s, bool *on)
+{
+	static const char *const yes[] = { "true", "yes", "1" };
+	static const char *const no[] = { "false", "no", "0" };
+	for (size_t i = 0; i < 3; i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*on = true;
+			return true;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*on = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* [+-]?[0-9]+ */
+static bool is_integer(const char *s)
+{
+	if (*s == '+' || *s == '-')
+		s++;
+	if (!is_digit(*s))
+		return false;
+	while (is_digit(*s))
+		s++;
+	return *s == 0;
+}
+
+/* [+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)? */
+static bool is_float(const char *s)
+{
+	bool digits = false;
+	if (*s == '+' || *s == '-')
+		s++;
+	while (is_digit(*s))
+		s++, digits = true;
+	if (*s == '.') {
+		s++;
+		while (is_digit(*s))
+			s++, digits = true;
+	}
+	if (!digits)
+		return false;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!is_digit(*s))
+			return false;
+		while (is_digit(*s))
+			s++;
+	}
+	return *s == 0;
+}
+
+static const char *type_name(enum trig_param_type t)
+{
+	switch (t) {
+	case TRIG_PARAM_INTEGER: return "an integer";
+	case TRIG_PARAM_FLOAT: return "a number";
+	case TRIG_PARAM_FLAG: return "a flag (true or false)";
+	default: return "a string";
+	}
+}
+
+/*
+ * The final value of every parameter of the step, in step order: the
+ * request's value, else the default; NULL when it has none.  Flags become
+ * "true" or "false".  Returns 0, or -1 with a message in err.
+ */
+static int resolve_params(const struct trig_step *step, const struct trig_kv *kv, size_t n,
+			  const char **values, struct buf *err)
+{
+	for (size_t j = 0; j < n; j++) {
+		uint32_t i;
+		if (!kv[j].name) {
+			buf_adds(err, "parameter without a name");
+			return -1;
+		}
+		for (i = 0; i < step->nparams; i++)
+			if (step->params[i].name && !strcmp(step->params[i].name, kv[j].name))
+				break;
+		if (i == step->nparams) {
+			buf_adds(err, "unknown parameter '");
+			add_excerpt(err, kv[j].name);
+			buf_printf(err, "' for step '%s'", step->name ? step->name : "");
+			return -1;
+		}
+	}
+	for (uint32_t i = 0; i < step->nparams; i++) {
+		const struct trig_param *p = &step->params[i];
+		const char *v = NULL;
+		if (!p->name) {
+			buf_printf(err, "step '%s' has a parameter without a name",
+				   step->name ? step->name : "");
+			return -1;
+		}
+		for (size_t j = 0; j < n; j++)
+			if (kv[j].value && !strcmp(kv[j].name, p->name))
+				v = kv[j].value;
+		if (!v)
+			v = p->default_value;
+		values[i] = v;
+		if (!v) {
+			if (p->type == TRIG_PARAM_FLAG || p->optional)
+				continue;
+			buf_printf(err, "parameter '%s' has no value", p->name);
+			return -1;
+		}
+		bool ok = true, on;
+		switch (p->type) {
+		case TRIG_PARAM_INTEGER:
+			ok = is_integer(v);
+			break;
+		case TRIG_PARAM_FLOAT:
+			ok = is_float(v);
+			break;
+		case TRIG_PARAM_FLAG:
+			ok = parse_flag(v, &on);
+			if (ok)
+				values[i] = on ? "true" : "false";
+			break;
+		default:
+			break;
+		}
+		if (!ok) {
+			buf_printf(err, "parameter '%s': value '", p->name);
+			add_excerpt(err, v);
+			buf_printf(err, "' is not %s", type_name(p->type));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Appends one shell word, separated from what *nwords counted before. */
+static void add_word(struct buf *out, const char *s, size_t len, unsigned *nwords)
+{
+	if ((*nwords)++)
+		buf_addc(out, ' ');
+	trig_sh_quote(out, s, len);
+}
+
+/*
+ * One parameter as command-line words (valohai-yaml Parameter.format_cli):
+ * nothing without a value or for a false flag; else the pass-as pattern
+ * (default --{name}={value}, --{name} for flags) split on white space,
+ * {name}, {value} and {v} substituted, each piece one quoted word.
+ */
+static void render_param(struct buf *out, const struct trig_param *p, const char *value,
+			 unsigned *nwords)
+{
+	if (!value || (p->type == TRIG_PARAM_FLAG && strcmp(value, "true")))
+		return;
+	const char *pat = p->pass_as && *p->pass_as ? p->pass_as :
+			  p->type == TRIG_PARAM_FLAG ? "--{name}" : "--{name}={value}";
+	struct buf word = BUF_INIT;
+	const char *s = pat;
+	for (;;) {
+		while (is_space(*s))
+			s++;
+		if (!*s)
+			break;
+		buf_reset(&word);
+		while (*s && !is_space(*s)) {
+			if (!strncmp(s, "{name}", 6)) {
+				buf_adds(&word, p->name);
+				s += 6;
+			} else if (!strncmp(s, "{value}", 7)) {
+				buf_adds(&word, value);
+				s += 7;
+			} else if (!strncmp(s, "{v}", 3)) {
+				buf_adds(&word, value);
+				s += 3;
+			} else {
+				buf_addc(&word, *s++);
+			}
+		}
+		add_word(out, buf_cstr(&word), word.len, nwords);
+	}
+	buf_release(&word);
+}
+
+static int find_param(const struct trig_step *step, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < step->nparams; i++)
+		if (strlen(step->params[i].name) == len && !memcmp(step->params[i].name, name, len))
+			return (int)i;
+	return -1;
+}
+
+/* Expands the text between { and }; false: not ours, leave it as is. */
+static bool expand(struct buf *out, const char *g, size_t len, const struct trig_step *step,
+		   const char **values)
+{
+	unsigned nwords = 0;
+	int i;
+	if ((len == 10 && !memcmp(g, "parameters", 10)) || (len == 6 && !memcmp(g, "params", 6))) {
+		for (uint32_t k = 0; k < step->nparams; k++)
+			render_param(out, &step->params[k], values[k], &nwords);
+		return true;
+	}
+	/* SPEC.md 2.0: {parameter:NAME} is the value, as {parameter-value:NAME}
+	 * (valohai-yaml makes the former --NAME=VALUE; trig follows its spec). */
+	size_t skip = len > 10 && !memcmp(g, "parameter:", 10) ? 10
+		    : len > 16 && !memcmp(g, "parameter-value:", 16) ? 16 : 0;
+	if (skip) {
+		if ((i = find_param(step, g + skip, len - skip)) < 0 || !values[i])
+			return false;
+		add_word(out, values[i], strlen(values[i]), &nwords);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * valohai-yaml's build_command: every match of the regular expression
+ * \{(.+?)\} (shortest, not across a newline) is expanded when it names an
+ * interpolation and left as is otherwise; scanning goes on after the match.
+ */
+static void interpolate(struct buf *out, const char *cmd, const struct trig_step *step,
+			const char **values)
+{
+	const char *p = cmd;
+	while (*p) {
+		if (*p != '{') {
+			const char *q = strchr(p, '{');
+			size_t n = q ? (size_t)(q - p) : strlen(p);
+			buf_add(out, p, n);
+			p += n;
+			continue;
+		}
+		const char *q = p + 1;
+		if (*q && *q != '\n') {
+			q++;
+			while (*q && *q != '}' && *q != '\n')
+				q++;
+		}
+		if (q == p + 1 || *q != '}') {
+			buf_addc(out, '{');
+			p++;
+			continue;
+		}
+		if (!expand(out, p + 1, (size_t)(q - p - 1), step, values))
+			buf_add(out, p, (size_t)(q + 1 - p));
+		p = q + 1;
+	}
+}
+
+int trig_local_render_command(const struct trig_step *step, const struct trig_kv *params,
+			      size_t nparams, struct buf *out, char *err, size_t errlen)
+{
+	if (!step || (nparams && !params)) {
+		set_err(err, errlen, "no step to render");
+		return -1;
+	}
+	if (!step->command) {
+		set_err(err, errlen, "step '%s' has no command", step->name ? step->name : "");
+		return -1;
+	}
+	const char **values = trig_xcalloc(step->nparams, sizeof(*values));
+	struct buf e = BUF_INIT;
+	int rc = resolve_params(step, params, nparams, values, &e);
+	if (rc == 0)
+		interpolate(out, step->command, step, values);
+	else
+		set_err(err, errlen, "%s", buf_cstr(&e));
+	buf_release(&e);
+	free(values);
+	return rc;
+}
+
+/* ------------------------------------------------------------ jobs */
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	free(j->id);
+	free(j->launch_id);
+	free(j->trigger);
+	free(j->step_name);
+	free(j->title);
+	free(j->commit);
+	free(j->dir);
+	free(j->command);
+	free(j->error);
+	for (size_t i = 0; i < j->nparams; i++) {
+		free(j->params[i].name);
+		free(j->params[i].value);
+	}
+	free(j->params);
+	for (size_t i = 0; i < j->ninputs; i++) {
+		free(j->inputs[i].name);
+		free(j->inputs[i].value);
+	}
+	free(j->inputs);
+	for (size_t i = 0; i < j->nenv; i++)
+		free(j->envp[i]);
+	free(j->envp);
+	free(j->payload_input);
+	free(j->payload);
+	free(j);
+}
+
+/* Sets NAME=VALUE in the job's environment, replacing an earlier NAME. */
+static void env_set(struct job *j, size_t *cap, const char *name, const char *value)
+{
+	size_t nlen = strlen(name);
+	struct buf kv = BUF_INIT;
+	buf_adds(&kv, name);
+	buf_addc(&kv, '=');
+	buf_adds(&kv, value);
+	for (size_t i = 0; i < j->nenv; i++) {
+		if (!strncmp(j->envp[i], name, nlen) && j->envp[i][nlen] == '=') {
+			free(j->envp[i]);
+			j->envp[i] = detach_str(&kv);
+			return;
+		}
+	}
+	if (j->nenv + 2 > *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		j->envp = trig_xrealloc(j->envp, *cap * sizeof(*j->envp));
+	}
+	j->envp[j->nenv++] = detach_str(&kv);
+	j->envp[j->nenv] = NULL;
+}
+
+static int build_env(struct trig_local *l, struct job *j, const struct trig_step *step,
+		     const struct trig_exec_request *req, struct buf *err)
+{
+	size_t cap = 0;
+	env_set(j, &cap, "PATH", l->path);
+	env_set(j, &cap, "HOME", l->home);
+	env_set(j, &cap, "LANG", l->lang);
+	for (uint32_t i = 0; i < step->nenv; i++) {
+		const struct trig_env *e = &step->env[i];
+		if (!valid_env_name(e->name)) {
+			buf_adds(err, "environment variable '");
+			add_excerpt(err, e->name ? e->name : "");
+			buf_adds(err, "': not a valid name");
+			return -1;
+		}
+		if (e->value)
+			env_set(j, &cap, e->name, e->value);
+	}
+	for (size_t i = 0; i < req->nenv; i++) {
+		if (!valid_env_name(req->env[i].name)) {
+			buf_adds(err, "environment variable '");
+			add_excerpt(err, req->env[i].name ? req->env[i].name : "");
+			buf_adds(err, "': not a valid name");
+			return -1;
+		}
+		if (req->env[i].value)
+			env_set(j, &cap, req->env[i].name, req->env[i].value);
+	}
+	struct buf v = BUF_INIT;
+	buf_printf(&v, "%s/inputs", j->dir);
+	env_set(j, &cap, "VH_INPUTS_DIR", buf_cstr(&v));
+	buf_reset(&v);
+	buf_printf(&v, "%s/outputs", j->dir);
+	env_set(j, &cap, "VH_OUTPUTS_DIR", buf_cstr(&v));
+	env_set(j, &cap, "VH_EXECUTION_ID", j->id);
+	buf_release(&v);
+	return 0;
+}
+
+static void add_input(struct job *j, size_t *cap, const char *name, const char *src)
+{
+	if (j->ninputs == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		j->inputs = trig_xrealloc(j->inputs, *cap * sizeof(*j->inputs));
+	}
+	j->inputs[j->ninputs].name = trig_xstrdup(name);
+	j->inputs[j->ninputs].value = trig_xstrdup(src);
+	j->ninputs++;
+}
+
+/* Every input's sources, grouped by input in step order. */
+static int resolve_inputs(struct job *j, const struct trig_step *step,
+			  const struct trig_exec_request *req, struct buf *err)
+{
+	size_t cap = 0;
+	for (size_t k = 0; k < req->ninputs; k++) {
+		uint32_t i;
+		if (!req->inputs[k].name) {
+			buf_adds(err, "input without a name");
+			return -1;
+		}
+		for (i = 0; i < step->ninputs; i++) {
+			const char *name = step->inputs[i].name;
+			if (name && !strcmp(name, req->inputs[k].name))
+				break;
+		}
+		if (i == step->ninputs) {
+			buf_adds(err, "unknown input '");
+			add_excerpt(err, req->inputs[k].name);
+			buf_printf(err, "' for step '%s'", step->name ? step->name : "");
+			return -1;
+		}
+	}
+	if (req->payload_input && !valid_input_name(req->payload_input)) {
+		buf_adds(err, "payload input '");
+		add_excerpt(err, req->payload_input);
+		buf_adds(err, "': not a valid input name");
+		return -1;
+	}
+	for (uint32_t i = 0; i < step->ninputs; i++) {
+		const struct trig_input *in = &step->inputs[i];
+		size_t given = 0;
+		if (!valid_input_name(in->name)) {
+			buf_adds(err, "input '");
+			add_excerpt(err, in->name ? in->name : "");
+			buf_adds(err, "': not a valid input name");
+			return -1;
+		}
+		for (size_t k = 0; k < req->ninputs; k++) {
+			if (strcmp(req->inputs[k].name, in->name))
+				continue;
+			const char *src = req->inputs[k].value;
+			if (!src || !*src) {
+				buf_printf(err, "input '%s': empty value", in->name);
+				return -1;
+			}
+			add_input(j, &cap, in->name, src);
+			given++;
+		}
+		if (!given) {
+			for (uint32_t d = 0; d < in->ndefaults; d++) {
+				if (!in->defaults[d] || !*in->defaults[d])
+					continue;
+				add_input(j, &cap, in->name, in->defaults[d]);
+				given++;
+			}
+		}
+		bool payload = req->payload_input && !strcmp(req->payload_input, in->name);
+		if (!given && !payload && !in->optional) {
+			buf_printf(err, "input '%s' has no value", in->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Copies a request into a job.  NULL with errno EINVAL for a malformed
+ * request; problems with values are kept in job->error. */
+static struct job *job_new(struct trig_local *l, const struct trig_exec_request *req)
+{
+	if (!req || !valid_id(req->id) || !req->step || (req->nparams && !req->params) ||
+	    (req->ninputs && !req->inputs) || (req->nenv && !req->env) ||
+	    (req->payload_len && !req->payload)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	const struct trig_step *step = req->step;
+	struct job *j = trig_xcalloc(1, sizeof(*j));
+	j->id = trig_xstrdup(req->id);
+	j->launch_id = xstrdup_or_null(req->launch_id);
+	j->trigger = xstrdup_or_null(req->trigger);
+	j->step_name = trig_xstrdup(step->name ? step->name : "");
+	j->title = xstrdup_or_null(req->title);
+	j->commit = xstrdup_or_null(req->commit);
+	j->created_ms = clock_ms(CLOCK_REALTIME);
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s/%s", l->executions_dir, j->id);
+	j->dir = detach_str(&b);
+	if (req->payload_input) {
+		j->payload_input = trig_xstrdup(req->payload_input);
+		j->payload = trig_xmalloc(req->payload_len);
+		if (req->payload_len)
+			memcpy(j->payload, req->payload, req->payload_len);
+		j->payload_len = req->payload_len;
+	}
+
+	struct buf err = BUF_INIT;
+	const char **values = trig_xcalloc(step->nparams, sizeof(*values));
+	if (!step->command) {
+		buf_printf(&err, "step '%s' has no command", j->step_name);
+	} else if (resolve_params(step, req->params, req->nparams, values, &err) == 0) {
+		j->params = trig_xcalloc(step->nparams, sizeof(*j->params));
+		for (uint32_t i = 0; i < step->nparams; i++) {
+			if (!values[i])
+				continue;
+			j->params[j->nparams].name = trig_xstrdup(step->params[i].name);
+			j->params[j->nparams].value = trig_xstrdup(values[i]);
+			j->nparams++;
+		}
+		interpolate(&b, step->command, step, values);
+		if (b.len > MAX_COMMAND_LEN)
+			buf_printf(&err, "command too long: %zu bytes rendered, at most %d",
+				   b.len, MAX_COMMAND_LEN);
+		j->command = detach_str(&b);
+	}
+	free(values);
+	if (!err.len)
+		resolve_inputs(j, step, req, &err);
+	if (!err.len)
+		build_env(l, j, step, req, &err);
+	if (err.len)
+		j->error = detach_str(&err);
+	buf_release(&err);
+	return j;
+}
+
+/* ------------------------------------------------------------ records */
+
+static void json_field(struct buf *b, const char *key, const char *value)
+{
+	buf_printf(b, ",\"%s\":", key);
+	buf_json_cstr(b, value);
+}
+
+/* A URL without its user:password and query, which may hold credentials
+ * or signatures; other text as is. */
+static void add_redacted_source(struct buf *b, const char *src)
+{
+	CURLU *u = strstr(src, "://") ? curl_url() : NULL;
+	char *s = NULL, *q = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, src, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+		curl_url_set(u, CURLUPART_USER, NULL, 0);
+		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+		if (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK)
+			curl_url_set(u, CURLUPART_QUERY, "redacted", 0);
+		if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
+			s = NULL;
+	}
+	if (s)
+		buf_json_cstr(b, s);
+	else if (u)
+		buf_json_cstr(b, "(invalid URL)");
+	else
+		buf_json_cstr(b, src);
+	curl_free(s);
+	curl_free(q);
+	curl_url_cleanup(u);
+}
+
+static int write_execution_json(int dfd, const struct job *j)
+{
+	struct buf b = BUF_INIT;
+	char t[32];
+	buf_adds(&b, "{\"id\":");
+	buf_json_cstr(&b, j->id);
+	json_field(&b, "launch", j->launch_id);
+	json_field(&b, "trigger", j->trigger);
+	json_field(&b, "step", j->step_name);
+	json_field(&b, "title", j->title);
+	json_field(&b, "commit", j->commit);
+	buf_adds(&b, ",\"parameters\":{");
+	for (size_t i = 0; i < j->nparams; i++) {
+		if (i)
+			buf_addc(&b, ',');
+		buf_json_cstr(&b, j->params[i].name);
+		buf_addc(&b, ':');
+		buf_json_cstr(&b, j->params[i].value);
+	}
+	buf_adds(&b, "},\"inputs\":{");
+	for (size_t i = 0; i < j->ninputs; i++) {
+		bool first = i == 0 || strcmp(j->inputs[i - 1].name, j->inputs[i].name);
+		if (first) {
+			if (i)
+				buf_adds(&b, "],");
+			buf_json_cstr(&b, j->inputs[i].name);
+			buf_adds(&b, ":[");
+		} else {
+			buf_addc(&b, ',');
+		}
+		add_redacted_source(&b, j->inputs[i].value);
+	}
+	buf_adds(&b, j->ninputs ? "]}" : "}");
+	json_field(&b, "payload_input", j->payload_input);
+	buf_adds(&b, ",\"environment\":[");
+	for (size_t i = 0; i < j->nenv; i++) {
+		const char *eq = strchr(j->envp[i], '=');
+		if (i)
+			buf_addc(&b, ',');
+		buf_json_str(&b, j->envp[i], (size_t)(eq - j->envp[i]));
+	}
+	buf_addc(&b, ']');
+	json_field(&b, "command", j->command);
+	format_time(t, j->created_ms);
+	json_field(&b, "created", t);
+	buf_adds(&b, "}\n");
+	int rc = write_file_at(dfd, "execution.json", b.data, b.len);
+	buf_release(&b);
+	return rc;
+}
+
+static int write_status_json(int dfd, const struct job *j, const struct outcome *o)
+{
+	struct buf b = BUF_INIT;
+	char t[32];
+	buf_adds(&b, "{\"id\":");
+	buf_json_cstr(&b, j->id);
+	json_field(&b, "status", trig_exec_status_name(o->status));
+	if (o->exit_code >= 0)
+		buf_printf(&b, ",\"exit_code\":%d", o->exit_code);
+	else
+		buf_adds(&b, ",\"exit_code\":null");
+	if (o->signal > 0)
+		buf_printf(&b, ",\"signal\":%d", o->signal);
+	else
+		buf_adds(&b, ",\"signal\":null");
+	json_field(&b, "error", o->error.len ? o->error.data : NULL);
+	format_time(t, o->started_ms);
+	json_field(&b, "started", t);
+	format_time(t, o->ended_ms);
+	json_field(&b, "ended", t);
+	buf_printf(&b, ",\"duration_ms\":%lld}\n", (long long)o->duration_ms);
+	int rc = write_file_at(dfd, "status.json", b.data, b.len);
+	buf_release(&b);
+	return rc;
+}
+
+/* The JSON of status.json, read back: a flat object of strings, integers
+ * and null.  Enough JSON for what write_status_json() writes (and what a
+ * person editing the file by hand might write). */
+struct jscan {
+	const char *p, *end;
+};
+
+static void js_ws(struct jscan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static int js_hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		*v <<= 4;
+		if (c >= '0' && c <= '9')
+			*v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			*v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static void utf8_put(struct buf *b, unsigned cp)
+{
+	if (cp < 0x80) {
+		buf_addc(b, (char)cp);
+	} else if (cp < 0x800) {
+		buf_addc(b, (char)(0xC0 | (cp >> 6)));
+		buf_addc(b, (char)(0x80 | (cp & 0x3F)));
+	} else if (cp < 0x10000) {
+		buf_addc(b, (char)(0xE0 | (cp >> 12)));
+		buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+		buf_addc(b, (char)(0x80 | (cp & 0x3F)));
+	} else {
+		buf_addc(b, (char)(0xF0 | (cp >> 18)));
+		buf_addc(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
+		buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+		buf_addc(b, (char)(0x80 | (cp & 0x3F)));
+	}
+}
+
+static int js_string(struct jscan *s, struct buf *out)
+{
+	if (s->p >= s->end || *s->p != '"')
+		return -1;
+	s->p++;
+	while (s->p < s->end && *s->p != '"') {
+		char c = *s->p++;
+		if ((unsigned char)c < 0x20)
+			return -1;
+		if (c != '\\') {
+			buf_addc(out, c);
+			continue;
+		}
+		if (s->p >= s->end)
+			return -1;
+		c = *s->p++;
+		switch (c) {
+		case '"': case '\\': case '/': buf_addc(out, c); break;
+		case 'b': buf_addc(out, '\b'); break;
+		case 'f': buf_addc(out, '\f'); break;
+		case 'n': buf_addc(out, '\n'); break;
+		case 'r': buf_addc(out, '\r'); break;
+		case 't': buf_addc(out, '\t'); break;
+		case 'u': {
+			unsigned cp, lo;
+			if (s->end - s->p < 4 || js_hex4(s->p, &cp) < 0)
+				return -1;
+			s->p += 4;
+			if (cp >= 0xD800 && cp < 0xDC00 && s->end - s->p >= 6 &&
+			    s->p[0] == '\\' && s->p[1] == 'u' && js_hex4(s->p + 2, &lo) == 0 &&
+			    lo >= 0xDC00 && lo < 0xE000) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				s->p += 6;
+			} else if (cp >= 0xD800 && cp < 0xE000) {
+				cp = 0xFFFD;
+			}
+			if (cp == 0)
+				cp = 0xFFFD;
+			utf8_put(out, cp);
+			break;
+		}
+		default:
+			return -1;
+		}
+	}
+	if (s->p >= s->end)
+		return -1;
+	s->p++;
+	return 0;
+}
+
+/* A value: string into str (is_str set), integer into *num, or null. */
+static int js_value(struct jscan *s, struct buf *str, bool *is_str, long long *num, bool *is_null)
+{
+	*is_str = *is_null = false;
+	js_ws(s);
+	if (s->p < s->end && *s->p == '"') {
+		*is_str = true;
+		return js_string(s, str);
+	}
+	if (s->end - s->p >= 4 && !memcmp(s->p, "null", 4)) {
+		s->p += 4;
+		*is_null = true;
+		return 0;
+	}
+	char tmp[32];
+	size_t n = 0;
+	while (s->p < s->end && n < sizeof(tmp) - 1 && (*s->p == '-' || is_digit(*s->p)))
+		tmp[n++] = *s->p++;
+	tmp[n] = 0;
+	if (!n)
+		return -1;
+	char *e;
+	errno = 0;
+	*num = strtoll(tmp, &e, 10);
+	return *e || errno ? -1 : 0;
+}
+
+static int read_status_json(int dfd, struct outcome *o)
+{
+	int fd = openat(dfd, "status.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	char *data = trig_xmalloc(MAX_STATUS_FILE);
+	size_t len = 0;
+	for (;;) {
+		ssize_t r = read(fd, data + len, MAX_STATUS_FILE - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == MAX_STATUS_FILE)
+			break;
+	}
+	close(fd);
+	struct jscan s = { data, data + len };
+	struct buf key = BUF_INIT, str = BUF_INIT;
+	int rc = -1, status = -1;
+	bool have_started = false, have_ended = false;
+	o->exit_code = -1;
+	o->signal = 0;
+	js_ws(&s);
+	if (s.p >= s.end || *s.p++ != '{')
+		goto out;
+	for (;;) {
+		bool is_str, is_null;
+		long long num = 0;
+		js_ws(&s);
+		buf_reset(&key);
+		buf_reset(&str);
+		if (js_string(&s, &key) < 0)
+			goto out;
+		js_ws(&s);
+		if (s.p >= s.end || *s.p++ != ':')
+			goto out;
+		if (js_value(&s, &str, &is_str, &num, &is_null) < 0)
+			goto out;
+		const char *k = buf_cstr(&key);
+		if (!strcmp(k, "status") && is_str) {
+			for (int i = TRIG_EXEC_COMPLETED; i <= TRIG_EXEC_STOPPED; i++)
+				if (!strcmp(buf_cstr(&str), trig_exec_status_name(i)))
+					status = i;
+		} else if (!strcmp(k, "exit_code") && !is_str && !is_null) {
+			o->exit_code = num >= 0 && num <= 255 ? (int)num : -1;
+		} else if (!strcmp(k, "signal") && !is_str && !is_null) {
+			o->signal = num > 0 && num < 128 ? (int)num : 0;
+		} else if (!strcmp(k, "error") && is_str) {
+			buf_reset(&o->error);
+			buf_add(&o->error, buf_cstr(&str), str.len);
+		} else if (!strcmp(k, "started") && is_str) {
+			have_started = parse_time(buf_cstr(&str), &o->started_ms) == 0;
+		} else if (!strcmp(k, "ended") && is_str) {
+			have_ended = parse_time(buf_cstr(&str), &o->ended_ms) == 0;
+		} else if (!strcmp(k, "duration_ms") && !is_str && !is_null) {
+			o->duration_ms = num;
+		}
+		js_ws(&s);
+		if (s.p < s.end && *s.p == ',') {
+			s.p++;
+			continue;
+		}
+		if (s.p < s.end && *s.p == '}')
+			break;
+		goto out;
+	}
+	if (status >= 0 && have_started && have_ended) {
+		o->status = status;
+		rc = 0;
+	}
+out:
+	buf_release(&key);
+	buf_release(&str);
+	free(data);
+	return rc;
+}
+
+/* ------------------------------------------------------------ inputs */
+
+/* The file name for a download: the URL path's last segment, decoded and
+ * reduced to A-Za-z0-9._+- (others become '_'), no leading dot. */
+static char *download_name(CURL *c, const char *url)
+{
+	CURLU *u = curl_url();
+	char *path = NULL;
+	struct buf b = BUF_INIT;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+		const char *seg = strrchr(path, '/');
+		seg = seg ? seg + 1 : path;
+		int n = 0;
+		char *dec = curl_easy_unescape(c, seg, 0, &n);
+		for (int i = 0; dec && i < n && b.len < MAX_FILE_NAME_LEN; i++) {
+			unsigned char ch = (unsigned char)dec[i];
+			bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+				  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '+' ||
+				  (ch == '.' && b.len > 0);
+			buf_addc(&b, ok ? (char)ch : '_');
+		}
+		curl_free(dec);
+	}
+	curl_free(path);
+	curl_url_cleanup(u);
+	if (!b.len)
+		buf_adds(&b, "download");
+	return detach_str(&b);
+}
+
+/* Moves tmp to name in dfd without replacing a file: name, 2-name, ... */
+static int place_file(int dfd, const char *tmp, const char *name)
+{
+	struct buf b = BUF_INIT;
+	int rc = -1;
+	for (unsigned i = 1; i < 10000; i++) {
+		buf_reset(&b);
+		if (i > 1)
+			buf_printf(&b, "%u-", i);
+		buf_adds(&b, name);
+		if (renameat2(dfd, tmp, dfd, b.data, RENAME_NOREPLACE) == 0) {
+			rc = 0;
+			break;
+		}
+		if (errno == EEXIST)
+			continue;
+		if (errno == EINVAL || errno == ENOSYS) {
+			/* A file system without RENAME_NOREPLACE: only this
+			 * execution writes to the folder, so check, then rename. */
+			if (faccessat(dfd, b.data, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+				continue;
+			rc = renameat(dfd, tmp, dfd, b.data);
+		}
+		break;
+	}
+	buf_release(&b);
+	return rc;
+}
+
+struct download {
+	struct trig_local *l;
+	int fd;
+	uint64_t bytes, cap;
+	bool too_big;
+	int write_errno;
+};
+
+static size_t download_write(char *p, size_t size, size_t n, void *ud)
+{
+	struct download *d = ud;
+	size_t len = size * n;
+	if (d->bytes + len > d->cap) {
+		d->too_big = true;
+		return 0;
+	}
+	if (write_all(d->fd, p, len) < 0) {
+		d->write_errno = errno;
+		return 0;
+	}
+	d->bytes += len;
+	return len;
+}
+
+static int download_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			     curl_off_t ulnow)
+{
+	struct download *d = ud;
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load(&d->l->kill_sig) ? 1 : 0;
+}
+
+static int download(struct trig_local *l, int idfd, const char *name, const char *url,
+		    struct buf *err)
+{
+	static const char tmp[] = ".download.part";
+	CURL *c = curl_easy_init();
+	if (!c) {
+		buf_printf(err, "input '%s': cannot start a download", name);
+		return -1;
+	}
+	char ebuf[CURL_ERROR_SIZE] = "";
+	struct download d = { l, -1, 0, l->max_input_bytes, false, 0 };
+	int rc = -1;
+	char *fname = NULL;
+	d.fd = openat(idfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (d.fd < 0) {
+		buf_printf(err, "input '%s': cannot create a file: %s", name, strerror(errno));
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)l->connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)((l->stall_timeout_ms + 999) / 1000));
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)d.cap);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, download_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, download_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &d);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "trig-local");
+	CURLcode res = curl_easy_perform(c);
+	if (res == CURLE_OK) {
+		int fd = d.fd, e = 0;
+		d.fd = -1;
+		if (fsync(fd) < 0)
+			e = errno;
+		if (close(fd) < 0 && !e)
+			e = errno;
+		if (e) {
+			buf_printf(err, "input '%s': cannot write the file: %s", name, strerror(e));
+			goto out;
+		}
+	} else {
+		if (d.too_big || res == CURLE_FILESIZE_EXCEEDED)
+			buf_printf(err, "input '%s': download larger than %llu bytes", name,
+				   (unsigned long long)d.cap);
+		else if (d.write_errno)
+			buf_printf(err, "input '%s': cannot write the file: %s", name,
+				   strerror(d.write_errno));
+		else if (res == CURLE_ABORTED_BY_CALLBACK)
+			buf_printf(err, "input '%s': download stopped", name);
+		else
+			buf_printf(err, "input '%s': download failed: %s", name,
+				   *ebuf ? ebuf : curl_easy_strerror(res));
+		goto out;
+	}
+	fname = download_name(c, url);
+	if (place_file(idfd, tmp, fname) < 0) {
+		buf_printf(err, "input '%s': cannot name the file: %s", name, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (d.fd >= 0)
+		close(d.fd);
+	if (rc < 0)
+		unlinkat(idfd, tmp, 0);
+	free(fname);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+/*
+ * Opens path, relative to the workdir, for reading, refusing anything that
+ * resolves outside it (absolute paths, "..", symbolic links): openat2's
+ * RESOLVE_BENEATH, or realpath and a prefix check where the kernel lacks
+ * openat2 (Linux < 5.6).
+ */
+static int open_beneath(struct trig_local *l, const char *path)
+{
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = flags;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	long fd = syscall(SYS_openat2, l->workdir_fd, path, &how, sizeof(how));
+	if (fd >= 0 || errno != ENOSYS)
+		return (int)fd;
+	if (path[0] == '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	struct buf full = BUF_INIT;
+	buf_printf(&full, "%s/%s", l->workdir, path);
+	char *real = realpath(full.data, NULL);
+	buf_release(&full);
+	if (!real)
+		return -1;
+	size_t n = strlen(l->workdir_real);
+	int rc;
+	if (strncmp(real, l->workdir_real, n) || (real[n] != '/' && !(n == 1 && real[0] == '/'))) {
+		errno = EXDEV;
+		rc = -1;
+	} else {
+		rc = open(real, flags | O_NOFOLLOW);
+	}
+	free(real);
+	return rc;
+}
+
+static int copy_input(struct trig_local *l, int idfd, const char *name, const char *path,
+		      struct buf *err)
+{
+	static const char tmp[] = ".copy.part";
+	int in = open_beneath(l, path), out = -1, rc = -1;
+	char *chunk = NULL;
+	struct stat st;
+	if (in < 0) {
+		buf_printf(err, "input '%s': ", name);
+		if (errno == EXDEV) {
+			buf_adds(err, "path '");
+			add_excerpt(err, path);
+			buf_adds(err, "' is outside the workdir");
+		} else {
+			int e = errno;
+			buf_adds(err, "cannot open '");
+			add_excerpt(err, path);
+			buf_printf(err, "': %s", strerror(e));
+		}
+		return -1;
+	}
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		buf_printf(err, "input '%s': '", name);
+		add_excerpt(err, path);
+		buf_adds(err, "' is not a regular file");
+		goto out;
+	}
+	if ((uint64_t)st.st_size > l->max_input_bytes) {
+		buf_printf(err, "input '%s': file larger than %llu bytes", name,
+			   (unsigned long long)l->max_input_bytes);
+		goto out;
+	}
+	out = openat(idfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0)
+		goto write_error;
+	/* copy_file_range (reflinks where the file system has them), else
+	 * read and write; the stop flag is checked between chunks. */
+	bool plain = false;
+	for (;;) {
+		ssize_t n;
+		if (atomic_load(&l->kill_sig)) {
+			buf_printf(err, "input '%s': copy stopped", name);
+			goto out;
+		}
+		if (!plain) {
+			n = copy_file_range(in, NULL, out, NULL, COPY_CHUNK, 0);
+			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+				      errno == EOPNOTSUPP || errno == EBADF)) {
+				plain = true;
+				if (lseek(in, 0, SEEK_SET) < 0 || lseek(out, 0, SEEK_SET) < 0 ||
+				    ftruncate(out, 0) < 0)
+					goto write_error;
+				continue;
+			}
+		} else {
+			if (!chunk)
+				chunk = trig_xmalloc(1 << 20);
+			n = read(in, chunk, 1 << 20);
+			if (n > 0 && write_all(out, chunk, (size_t)n) < 0)
+				goto write_error;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto write_error;
+		if (n == 0)
+			break;
+	}
+	if (fsync(out) < 0)
+		goto write_error;
+	int o = out;
+	out = -1;
+	if (close(o) < 0)
+		goto write_error;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (place_file(idfd, tmp, base) < 0)
+		goto write_error;
+	rc = 0;
+	goto out;
+write_error:;
+	int e = errno;
+	buf_printf(err, "input '%s': cannot copy '", name);
+	add_excerpt(err, path);
+	buf_printf(err, "': %s", strerror(e));
+out:
+	if (rc < 0)
+		unlinkat(idfd, tmp, 0);
+	if (out >= 0)
+		close(out);
+	close(in);
+	free(chunk);
+	return rc;
+}
+
+/* The scheme of "scheme://..." (lowercased into out), or false for a path. */
+static bool url_scheme(const char *src, char *out, size_t outlen)
+{
+	const char *sep = strstr(src, "://");
+	size_t n = sep ? (size_t)(sep - src) : 0;
+	if (!n || n >= outlen)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = src[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (i && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
+		if (!ok)
+			return false;
+		out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	out[n] = 0;
+	return true;
+}
+
+/* Opens (creating) inputs/NAME in the execution folder. */
+static int input_dir(int dfd, const char *name)
+{
+	char path[sizeof("inputs/") + MAX_INPUT_NAME_LEN + 1];
+	snprintf(path, sizeof(path), "inputs/%s", name);
+	if (mkdirat(dfd, path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return openat(dfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static int fetch_inputs(struct trig_local *l, int dfd, const struct job *j, struct buf *err)
+{
+	for (size_t i = 0; i < j->ninputs; i++) {
+		const char *name = j->inputs[i].name, *src = j->inputs[i].value;
+		char scheme[32];
+		bool is_url = url_scheme(src, scheme, sizeof(scheme));
+		if (is_url && strcmp(scheme, "http") && strcmp(scheme, "https")) {
+			buf_printf(err, "input '%s': unsupported URL scheme '%s'", name, scheme);
+			return -1;
+		}
+		int idfd = input_dir(dfd, name);
+		if (idfd < 0) {
+			buf_printf(err, "input '%s': cannot create its folder: %s", name,
+				   strerror(errno));
+			return -1;
+		}
+		int rc = is_url ? download(l, idfd, name, src, err)
+				: copy_input(l, idfd, name, src, err);
+		close(idfd);
+		if (rc < 0)
+			return -1;
+	}
+	if (j->payload_input) {
+		int idfd = input_dir(dfd, j->payload_input);
+		if (idfd < 0 ||
+		    write_file_at(idfd, "payload.json", j->payload, j->payload_len) < 0) {
+			buf_printf(err, "input '%s': cannot write payload.json: %s",
+				   j->payload_input, strerror(errno));
+			if (idfd >= 0)
+				close(idfd);
+			return -1;
+		}
+		close(idfd);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ running */
+
+static void signal_group(struct job *j, int sig)
+{
+	if (j->pid > 0 && !j->exited) {
+		kill(-j->pid, sig);
+		j->killed = true;
+	}
+}
+
+static int spawn(struct trig_local *l, struct job *j, int dfd, pid_t *pid, struct buf *err)
+{
+	const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
+	int out = openat(dfd, "stdout.log", flags, 0600);
+	int errfd = openat(dfd, "stderr.log", flags, 0600);
+	if (out < 0 || errfd < 0) {
+		buf_printf(err, "cannot create the log files: %s", strerror(errno));
+		if (out >= 0)
+			close(out);
+		if (errfd >= 0)
+			close(errfd);
+		return -1;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc == 0 && (rc = posix_spawnattr_init(&at)) != 0)
+		posix_spawn_file_actions_destroy(&fa);
+	if (rc) {
+		buf_printf(err, "cannot start '/bin/sh': %s", strerror(rc));
+		close(out);
+		close(errfd);
+		return -1;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, out, 1);
+	if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+#if __GLIBC_PREREQ(2, 34)
+	/* Even a descriptor another module forgot to make close-on-exec. */
+	if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+	if (!rc) rc = posix_spawn_file_actions_addchdir_np(&fa, l->workdir);
+	if (!rc) rc = posix_spawnattr_setsigmask(&at, &none);
+	if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
+	if (!rc) rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+					       POSIX_SPAWN_SETSIGDEF);
+	/* -e: as on valohai, the first command line that fails ends the
+	 * execution, and its exit code is the execution's. */
+	char sh[] = "/bin/sh", e[] = "-e", c[] = "-c";
+	char *argv[] = { sh, e, c, j->command, NULL };
+	if (!rc)
+		rc = posix_spawn(pid, "/bin/sh", &fa, &at, argv, j->envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(out);
+	close(errfd);
+	if (rc) {
+		buf_printf(err, "cannot start '/bin/sh' in '%s': %s", l->workdir, strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Waits for the child, kills what it left in its group, reaps it. */
+static void wait_child(struct trig_local *l, struct job *j, pid_t pid, struct outcome *o)
+{
+	siginfo_t si;
+	int rc;
+	do {
+		memset(&si, 0, sizeof(si));
+		rc = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
+	} while (rc < 0 && errno == EINTR);
+	pthread_mutex_lock(&l->mu);
+	if (rc == 0)
+		kill(-pid, SIGKILL);
+	j->exited = true;
+	bool killed = j->killed;
+	pthread_mutex_unlock(&l->mu);
+	if (rc < 0) {
+		o->status = TRIG_EXEC_ERROR;
+		buf_printf(&o->error, "lost track of process %d: %s", (int)pid, strerror(errno));
+		return;
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (si.si_code == CLD_EXITED) {
+		o->exit_code = si.si_status;
+		o->status = si.si_status == 0 ? TRIG_EXEC_COMPLETED : TRIG_EXEC_FAILED;
+	} else {
+		o->signal = si.si_status;
+		o->status = TRIG_EXEC_FAILED;
+	}
+	if (killed) {
+		o->status = TRIG_EXEC_STOPPED;
+		buf_adds(&o->error, "stopped by the server");
+	}
+}
+
+static void finish(struct outcome *o, int64_t mono_start)
+{
+	o->ended_ms = clock_ms(CLOCK_REALTIME);
+	o->duration_ms = clock_ms(CLOCK_MONOTONIC) - mono_start;
+}
+
+/* Runs a job to its end (the folder, inputs, the command) and says how it
+ * went in *o.  Called without the lock. */
+static void execute(struct trig_local *l, struct job *j, struct outcome *o)
+{
+	int64_t mono = clock_ms(CLOCK_MONOTONIC);
+	int dfd = -1;
+	o->started_ms = clock_ms(CLOCK_REALTIME);
+	o->status = TRIG_EXEC_ERROR;
+	o->exit_code = -1;
+	o->signal = 0;
+
+	if (mkdirat(l->execs_fd, j->id, 0700) < 0 && errno != EEXIST) {
+		buf_printf(&o->error, "cannot create the execution folder: %s", strerror(errno));
+		finish(o, mono);
+		return;         /* no folder: nothing to write status.json into */
+	}
+	dfd = openat(l->execs_fd, j->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		buf_printf(&o->error, "cannot open the execution folder: %s", strerror(errno));
+		finish(o, mono);
+		return;
+	}
+	if (faccessat(dfd, "status.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		o->recorded = true;
+		if (read_status_json(dfd, o) < 0) {
+			o->status = TRIG_EXEC_ERROR;
+			buf_reset(&o->error);
+			buf_adds(&o->error, "status.json exists but cannot be read");
+		}
+		close(dfd);
+		return;
+	}
+	if (remove_tree(dfd, "inputs", 0) < 0 || remove_tree(dfd, "outputs", 0) < 0) {
+		buf_printf(&o->error, "cannot clear the folder of an interrupted attempt: %s",
+			   strerror(errno));
+		goto done;
+	}
+	if (mkdirat(dfd, "inputs", 0700) < 0 || mkdirat(dfd, "outputs", 0700) < 0) {
+		buf_printf(&o->error, "cannot create inputs/ and outputs/: %s", strerror(errno));
+		goto done;
+	}
+	if (write_execution_json(dfd, j) < 0) {
+		buf_printf(&o->error, "cannot write execution.json: %s", strerror(errno));
+		goto done;
+	}
+	if (j->error) {
+		buf_adds(&o->error, j->error);
+		goto done;
+	}
+	if (fetch_inputs(l, dfd, j, &o->error) < 0)
+		goto done;
+
+	pid_t pid;
+	if (atomic_load(&l->kill_sig))
+		goto done;
+	if (spawn(l, j, dfd, &pid, &o->error) < 0)
+		goto done;
+	pthread_mutex_lock(&l->mu);
+	j->pid = pid;
+	int sig = atomic_load(&l->kill_sig);
+	if (sig)
+		signal_group(j, sig);
+	pthread_mutex_unlock(&l->mu);
+	trig_debug("execution '%s' started (process %d)", j->id, (int)pid);
+	wait_child(l, j, pid, o);
+done:
+	if (atomic_load(&l->kill_sig) && o->status == TRIG_EXEC_ERROR && !j->error) {
+		/* An input fetch or the start itself was cut short by stop(). */
+		o->status = TRIG_EXEC_STOPPED;
+		buf_reset(&o->error);
+		buf_adds(&o->error, "stopped by the server");
+	}
+	finish(o, mono);
+	/* Stopped by a shutdown: like a crash, no status.json, so that the
+	 * resumed launch runs it again (the folder is an interrupted attempt). */
+	if (o->status != TRIG_EXEC_STOPPED && write_status_json(dfd, j, o) < 0)
+		trig_error("execution '%s': cannot write status.json: %s", j->id, strerror(errno));
+	close(dfd);
+}
+
+static void log_outcome(const struct job *j, const struct outcome *o)
+{
+	if (o->recorded)
+		trig_info("execution '%s' had already ended: %s", j->id,
+			  trig_exec_status_name(o->status));
+	else if (o->status == TRIG_EXEC_COMPLETED)
+		trig_info("execution '%s' completed in %lld ms", j->id, (long long)o->duration_ms);
+	else if (o->status == TRIG_EXEC_FAILED && o->signal)
+		trig_info("execution '%s' failed: killed by signal %d", j->id, o->signal);
+	else if (o->status == TRIG_EXEC_FAILED)
+		trig_info("execution '%s' failed: exit code %d", j->id, o->exit_code);
+	else if (o->status == TRIG_EXEC_STOPPED)
+		trig_info("execution '%s' stopped", j->id);
+	else
+		trig_warn("execution '%s' could not start: %s", j->id,
+			  o->error.len ? o->error.data : "");
+}
+
+static void fill_result(struct trig_exec_result *r, const struct job *j, const struct outcome *o)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = j->id;
+	r->status = o->status;
+	r->exit_code = o->exit_code;
+	r->signal = o->signal;
+	r->started_ms = o->started_ms;
+	r->ended_ms = o->ended_ms;
+	r->error = o->error.len ? o->error.data : NULL;
+	r->dir = j->dir;
+	r->recorded = o->recorded;
+}
+
+/* ------------------------------------------------------------ the queue */
+
+static struct job *active_find(struct trig_local *l, const char *id)
+{
+	for (struct job *j = l->active; j; j = j->anext)
+		if (!strcmp(j->id, id))
+			return j;
+	return NULL;
+}
+
+static void active_add(struct trig_local *l, struct job *j)
+{
+	j->aprev = NULL;
+	j->anext = l->active;
+	if (l->active)
+		l->active->aprev = j;
+	l->active = j;
+}
+
+static void active_remove(struct trig_local *l, struct job *j)
+{
+	if (j->aprev)
+		j->aprev->anext = j->anext;
+	else
+		l->active = j->anext;
+	if (j->anext)
+		j->anext->aprev = j->aprev;
+	j->aprev = j->anext = NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct trig_local *l = arg;
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		while (!l->head && !l->stopping)
+			pthread_cond_wait(&l->work, &l->mu);
+		struct job *j = l->head;
+		if (!j)
+			break;
+		l->head = j->next;
+		if (!l->head)
+			l->tail = NULL;
+		l->nqueued--;
+		bool stopped = l->stopping;
+		if (!stopped)
+			l->nrunning++;
+		pthread_mutex_unlock(&l->mu);
+
+		struct outcome o;
+		memset(&o, 0, sizeof(o));
+		if (stopped) {
+			o.status = TRIG_EXEC_STOPPED;
+			o.exit_code = -1;
+			buf_adds(&o.error, "stopped before it started");
+		} else {
+			execute(l, j, &o);
+			log_outcome(j, &o);
+		}
+		pthread_mutex_lock(&l->mu);
+		if (!stopped) {
+			l->nrunning--;
+			pthread_cond_broadcast(&l->idle);
+		}
+		active_remove(l, j);
+		pthread_mutex_unlock(&l->mu);
+
+		struct trig_exec_result r;
+		fill_result(&r, j, &o);
+		j->done(&r, j->ctx);
+		buf_release(&o.error);
+		job_free(j);
+		pthread_mutex_lock(&l->mu);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+int trig_local_submit(struct trig_local *l, const struct trig_exec_request *req,
+		      trig_exec_done_fn *done, void *ctx)
+{
+	if (!l || !done) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct job *j = job_new(l, req);
+	if (!j)
+		return -1;
+	j->done = done;
+	j->ctx = ctx;
+	int e = 0;
+	pthread_mutex_lock(&l->mu);
+	if (l->stopping)
+		e = ECANCELED;
+	else if (l->nqueued >= l->max_queue)
+		e = EAGAIN;
+	else if (active_find(l, j->id))
+		e = EEXIST;
+	if (!e) {
+		active_add(l, j);
+		j->next = NULL;
+		if (l->tail)
+			l->tail->next = j;
+		else
+			l->head = j;
+		l->tail = j;
+		l->nqueued++;
+		pthread_cond_signal(&l->work);
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (e) {
+		job_free(j);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int trig_local_run(struct trig_local *l, const struct trig_exec_request *req,
+		   struct trig_exec_result *out)
+{
+	if (!l || !out) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	struct job *j = job_new(l, req);
+	if (!j)
+		return -1;
+	int e = 0;
+	pthread_mutex_lock(&l->mu);
+	if (l->stopping)
+		e = ECANCELED;
+	else if (active_find(l, j->id))
+		e = EEXIST;
+	else {
+		active_add(l, j);
+		l->nrunning++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (e) {
+		job_free(j);
+		errno = e;
+		return -1;
+	}
+	struct outcome o;
+	memset(&o, 0, sizeof(o));
+	execute(l, j, &o);
+	log_outcome(j, &o);
+	fill_result(out, j, &o);
+	out->id = trig_xstrdup(j->id);
+	out->dir = trig_xstrdup(j->dir);
+	out->error = o.error.len ? detach_str(&o.error) : NULL;
+	buf_release(&o.error);
+	pthread_mutex_lock(&l->mu);
+	active_remove(l, j);
+	l->nrunning--;
+	pthread_cond_broadcast(&l->idle);
+	pthread_mutex_unlock(&l->mu);
+	job_free(j);
+	return 0;
+}
+
+void trig_exec_result_release(struct trig_exec_result *r)
+{
+	if (!r)
+		return;
+	free((char *)r->id);
+	free((char *)r->dir);
+	free((char *)r->error);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *trig_exec_status_name(int status)
+{
+	switch (status) {
+	case TRIG_EXEC_COMPLETED: return "completed";
+	case TRIG_EXEC_FAILED: return "failed";
+	case TRIG_EXEC_ERROR: return "error";
+	case TRIG_EXEC_STOPPED: return "stopped";
+	default: return "unknown";
+	}
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+static void deadline_after(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	if (ms < 0)
+		ms = 0;
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Waits (under the lock) until nothing runs or ms have passed. */
+static void wait_idle(struct trig_local *l, int64_t ms)
+{
+	struct timespec dl;
+	deadline_after(&dl, ms);
+	while (l->nrunning > 0)
+		if (pthread_cond_timedwait(&l->idle, &l->mu, &dl) == ETIMEDOUT)
+			break;
+}
+
+static void kill_running(struct trig_local *l, int sig)
+{
+	atomic_store(&l->kill_sig, sig);
+	for (struct job *j = l->active; j; j = j->anext)
+		signal_group(j, sig);
+}
+
+static void local_free(struct trig_local *l)
+{
+	if (l->workdir_fd >= 0)
+		close(l->workdir_fd);
+	if (l->execs_fd >= 0)
+		close(l->execs_fd);
+	free(l->executions_dir);
+	free(l->workdir);
+	free(l->workdir_real);
+	free(l->path);
+	free(l->home);
+	free(l->lang);
+	free(l->workers);
+	free(l);
+}
+
+void trig_local_stop(struct trig_local *l, int64_t grace_ms)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stopping = true;
+	pthread_cond_broadcast(&l->work);
+	wait_idle(l, grace_ms);
+	if (l->nrunning > 0) {
+		trig_info("stopping %u running execution%s", l->nrunning,
+			  l->nrunning == 1 ? "" : "s");
+		kill_running(l, SIGTERM);
+		wait_idle(l, l->kill_after_ms);
+		if (l->nrunning > 0)
+			kill_running(l, SIGKILL);
+	}
+	pthread_mutex_unlock(&l->mu);
+	for (unsigned i = 0; i < l->nworkers; i++)
+		pthread_join(l->workers[i], NULL);
+	/* trig_local_run() calls in progress: killed above, wait for them. */
+	pthread_mutex_lock(&l->mu);
+	while (l->nrunning > 0 || l->active)
+		pthread_cond_wait(&l->idle, &l->mu);
+	pthread_mutex_unlock(&l->mu);
+	pthread_cond_destroy(&l->work);
+	pthread_cond_destroy(&l->idle);
+	pthread_mutex_destroy(&l->mu);
+	curl_global_cleanup();
+	local_free(l);
+}
+
+struct trig_local *trig_local_new(const struct trig_local_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg || !cfg->executions_dir || !*cfg->executions_dir) {
+		set_err(err, errlen, "no executions folder given");
+		return NULL;
+	}
+	if (!cfg->workdir || cfg->workdir[0] != '/') {
+		set_err(err, errlen, "workdir '%s' is not an absolute path",
+			cfg->workdir ? cfg->workdir : "");
+		return NULL;
+	}
+	if (cfg->max_parallel < 1 || cfg->max_parallel > MAX_PARALLEL) {
+		set_err(err, errlen, "max-parallel %u is out of range (1 to %d)",
+			cfg->max_parallel, MAX_PARALLEL);
+		return NULL;
+	}
+	struct trig_local *l = trig_xcalloc(1, sizeof(*l));
+	l->workdir_fd = l->execs_fd = -1;
+	l->workdir = trig_xstrdup(cfg->workdir);
+	l->workdir_fd = open(cfg->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	l->workdir_real = realpath(cfg->workdir, NULL);
+	if (l->workdir_fd < 0 || !l->workdir_real) {
+		set_err(err, errlen, "cannot use workdir '%s': %s", cfg->workdir, strerror(errno));
+		local_free(l);
+		return NULL;
+	}
+	if (mkdir_p(cfg->executions_dir) < 0 ||
+	    !(l->executions_dir = realpath(cfg->executions_dir, NULL)) ||
+	    (l->execs_fd = open(l->executions_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		set_err(err, errlen, "cannot use executions folder '%s': %s", cfg->executions_dir,
+			strerror(errno));
+		local_free(l);
+		return NULL;
+	}
+	const char *home = cfg->home ? cfg->home : getenv("HOME");
+	l->path = trig_xstrdup(cfg->path ? cfg->path : DEFAULT_PATH);
+	l->home = trig_xstrdup(home && *home ? home : "/");
+	l->lang = trig_xstrdup(cfg->lang ? cfg->lang : DEFAULT_LANG);
+	l->max_parallel = cfg->max_parallel;
+	l->max_queue = cfg->max_queue ? cfg->max_queue : DEFAULT_MAX_QUEUE;
+	l->max_input_bytes = cfg->max_input_bytes ? cfg->max_input_bytes : DEFAULT_MAX_INPUT;
+	l->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms
+							    : DEFAULT_CONNECT_MS;
+	l->stall_timeout_ms = cfg->stall_timeout_ms > 0 ? cfg->stall_timeout_ms
+							: DEFAULT_STALL_MS;
+	l->kill_after_ms = cfg->kill_after_ms > 0 ? cfg->kill_after_ms : DEFAULT_KILL_AFTER_MS;
+	atomic_init(&l->kill_sig, 0);
+
+	CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (cc != CURLE_OK) {
+		set_err(err, errlen, "cannot initialise libcurl: %s", curl_easy_strerror(cc));
+		local_free(l);
+		return NULL;
+	}
+	pthread_condattr_t ca;
+	if (pthread_mutex_init(&l->mu, NULL) || pthread_condattr_init(&ca) ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&l->work, NULL) ||
+	    pthread_cond_init(&l->idle, &ca)) {
+		/* glibc's init functions cannot fail with these arguments. */
+		set_err(err, errlen, "cannot create the executions lock");
+		curl_global_cleanup();
+		local_free(l);
+		return NULL;
+	}
+	pthread_condattr_destroy(&ca);
+	l->workers = trig_xcalloc(l->max_parallel, sizeof(*l->workers));
+	for (unsigned i = 0; i < l->max_parallel; i++) {
+		int rc = pthread_create(&l->workers[i], NULL, worker_main, l);
+		if (rc) {
+			set_err(err, errlen, "cannot start execution worker %u: %s", i + 1,
+				strerror(rc));
+			trig_local_stop(l, 0);
+			return NULL;
+		}
+		l->nworkers++;
+	}
+	return l;
+}

@@ -1,0 +1,35 @@
+/*
+ * unit.h — what every unit test program shares.
+ *
+ * A test file defines its suite with the Check API and ends with
+ *     UNIT_MAIN(my_suite)
+ * which runs it and exits non-zero on any failure.  TRIG_SHARED (set by the
+ * Makefile) is the folder holding the shared test data.
+ */
+#ifndef TRIG_UNIT_H
+#define TRIG_UNIT_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Path of a file in the shared test data, e.g. unit_shared("testdata/github/push.0.json"). */
+static inline const char *unit_shared(const char *rel)
+{
+	static char path[4096];
+	const char *root = getenv("TRIG_SHARED");
+	snprintf(path, sizeof(path), "%s/%s", root ? root : "../shared", rel);
+	return path;
+}
+
+#define UNIT_MAIN(suite_fn)                                             \
+	int main(void)                                                  \
+	{                                                               \
+		SRunner *sr = srunner_create(suite_fn());               \
+		srunner_run_all(sr, CK_ENV);                            \
+		int failed = srunner_ntests_failed(sr);                 \
+		srunner_free(sr);                                       \
+		return failed ? EXIT_FAILURE : EXIT_SUCCESS;            \
+	}
+
+#endif
