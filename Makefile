@@ -96,6 +96,7 @@ TRIG_H   := $(B)/include/trig.h
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(TRIGC) $(LIBTRIG) $(TRIG_H)
 
@@ -220,14 +221,23 @@ fuzz-smoke: fuzz-build
 	$(Q)FUZZ_TIME=5 sh tests/fuzz/run.sh $(FUZZ_B)
 
 # ---------------------------------------------------------------- other
-bench: all
+BENCH_BIN := $(B)/bench/nextfire
+
+$(B)/bench/%: bench/%.c $(LIBTRIG) $(B)/.flags
+	$(call say,LD,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBTRIG) $(LIBS_RUNTIME)
+
+bench: all $(BENCH_BIN)
 	$(Q)$(TEST_ENV) sh bench/run.sh
 
+# The nightly-training example: build it, train once now, then serve its
+# schedule until Ctrl-C.  Its state folder is examples/nightly-training/.trig-state.
+DEMO := $(abspath $(B))/examples/nightly-training/mnist
 demo: all
 	$(Q)$(TEST_ENV) sh tests/build-example.sh nightly-training
-	$(Q)cd examples/nightly-training && \
-		$(abspath $(B))/examples/nightly-training/mnist list && \
-		exec $(abspath $(B))/examples/nightly-training/mnist serve
+	$(Q)cd examples/nightly-training && $(DEMO) list && echo && \
+		$(DEMO) fire nightly && $(DEMO) executions && echo && \
+		exec $(DEMO) serve
 
 MAN1 := docs/man/trigc.1 docs/man/trig-program.1
 MAN5 := docs/man/trig.5
