@@ -790,8 +790,17 @@ fail:
 	if (trig_journal_end(l->cfg.journal, id, b.data, b.len) != 0)
 		trig_warn("cannot record the end of launch %s: %s", id, strerror(errno));
 	buf_release(&b);
-	if (t)
-		trig_launcher_audit(l, t, TRIG_LAUNCH_FIRE, "error", 0, NULL, err, 0);
+	if (t) {
+		/* Audit under the kind the launch was accepted as. */
+		enum trig_launch_kind kind = TRIG_LAUNCH_FIRE;
+		struct buf k = BUF_INIT;
+		if (v[1].type == TRIG_JSON_STRING && trig_json_string(&v[1], &k) == 0)
+			for (int i = 0; i < 4; i++)
+				if (!strcmp(kind_names[i], buf_cstr(&k)))
+					kind = (enum trig_launch_kind)i;
+		buf_release(&k);
+		trig_launcher_audit(l, t, kind, "error", 0, NULL, err, 0);
+	}
 	if (la)
 		launch_free(la);
 	buf_release(&name);

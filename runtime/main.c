@@ -343,41 +343,52 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 	char err[512];
 	struct trig_state *st = trig_state_open(c->state_dir, TRIG_STATE_EXISTING, err, sizeof(err));
 	int64_t now = trig_now_ms();
-	if (!json)
-		printf("%-24s %-9s %-8s %-36s %s\n", "NAME", "KIND", "ENABLED", "WHEN", "NEXT");
-	for (uint32_t i = 0; i < c->p->ntriggers; i++) {
+	uint32_t n = c->p->ntriggers;
+	struct buf *when = trig_xcalloc(n ? n : 1, sizeof(*when));
+	char (*next)[TRIG_RFC3339_MAX] = trig_xcalloc(n ? n : 1, sizeof(*next));
+	int wname = 4, wwhen = 4;
+	for (uint32_t i = 0; i < n; i++) {
 		const struct trig_trigger *t = &c->p->triggers[i];
-		bool enabled = st ? trig_state_enabled(st, t->name, t->enabled) : t->enabled;
-		struct buf when = BUF_INIT;
-		char next[TRIG_RFC3339_MAX] = "-";
+		strcpy(next[i], "-");
 		if (t->kind == TRIG_KIND_SCHEDULE) {
-			buf_adds(&when, t->schedule->spec);
+			buf_adds(&when[i], t->schedule->spec);
 			if (!t->schedule->every_ms)
-				buf_printf(&when, " (%s)", t->schedule->timezone);
-			int64_t n = next_fire(t, now);
-			if (n > 0 && n != INT64_MAX)
-				trig_format_rfc3339(next, n, 0);
+				buf_printf(&when[i], " (%s)", t->schedule->timezone);
+			int64_t at = next_fire(t, now);
+			if (at > 0 && at != INT64_MAX)
+				trig_format_rfc3339(next[i], at, 0);
 		} else if (t->kind == TRIG_KIND_WEBHOOK) {
 			static const char *m[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
 			for (int k = 0; k < 7; k++)
 				if (t->webhook->methods & (1u << k))
-					buf_printf(&when, "%s,", m[k]);
-			if (when.len)
-				when.data[when.len - 1] = ' ';
-			buf_adds(&when, t->webhook->path);
+					buf_printf(&when[i], "%s,", m[k]);
+			if (when[i].len)
+				when[i].data[when[i].len - 1] = ' ';
+			buf_adds(&when[i], t->webhook->path);
 		} else {
-			buf_adds(&when, t->event);
+			buf_adds(&when[i], t->event);
 		}
+		if ((int)strlen(t->name) > wname)
+			wname = (int)strlen(t->name);
+		if ((int)when[i].len > wwhen)
+			wwhen = (int)when[i].len;
+	}
+	if (!json)
+		printf("%-*s  %-8s  %-7s  %-*s  %s\n", wname, "NAME", "KIND", "ENABLED", wwhen, "WHEN",
+		       "NEXT");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct trig_trigger *t = &c->p->triggers[i];
+		bool enabled = st ? trig_state_enabled(st, t->name, t->enabled) : t->enabled;
 		if (json) {
 			struct buf b = BUF_INIT;
 			buf_adds(&b, "{\"name\":");
 			buf_json_cstr(&b, t->name);
 			buf_printf(&b, ",\"kind\":\"%s\",\"enabled\":%s,\"when\":", kind_word(t->kind),
 				   enabled ? "true" : "false");
-			buf_json_cstr(&b, buf_cstr(&when));
+			buf_json_cstr(&b, buf_cstr(&when[i]));
 			buf_adds(&b, ",\"next\":");
-			if (strcmp(next, "-"))
-				buf_json_cstr(&b, next);
+			if (strcmp(next[i], "-"))
+				buf_json_cstr(&b, next[i]);
 			else
 				buf_adds(&b, "null");
 			buf_adds(&b, ",\"description\":");
@@ -386,11 +397,13 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 			fputs(b.data, stdout);
 			buf_release(&b);
 		} else {
-			printf("%-24s %-9s %-8s %-36s %s\n", t->name, kind_word(t->kind),
-			       enabled ? "yes" : "no", buf_cstr(&when), next);
+			printf("%-*s  %-8s  %-7s  %-*s  %s\n", wname, t->name, kind_word(t->kind),
+			       enabled ? "yes" : "no", wwhen, buf_cstr(&when[i]), next[i]);
 		}
-		buf_release(&when);
+		buf_release(&when[i]);
 	}
+	free(when);
+	free(next);
 	trig_state_close(st);
 	return fflush(stdout) == 0 ? 0 : EXIT_ENV;
 }

@@ -146,20 +146,34 @@ static void fire(struct trig_sched *s, const struct trig_trigger *t, int64_t tic
 		trig_warn("cannot record the tick of trigger '%s': %s", t->name, strerror(errno));
 }
 
-/* The latest tick after LAST_MS and at or before NOW_MS, or INT64_MIN. */
+/* The latest tick after LAST_MS and at or before NOW_MS, or INT64_MIN.
+ * Looks back over widening windows, so a frequent schedule is found in the
+ * last minute rather than walked tick by tick from a year-old LAST_MS. */
 static int64_t latest_missed(struct trig_sched *s, uint32_t i, int64_t last_ms, int64_t now_ms)
 {
+	static const int64_t windows_s[] = {
+		60, 3600, 86400, 7 * 86400, 32 * 86400, 367 * 86400, 401LL * 366 * 86400,
+	};
 	const struct trig_trigger *t = &s->p->triggers[i];
 	if (t->schedule->every_ms > 0)
 		return last_ms + t->schedule->every_ms <= now_ms ? now_ms : INT64_MIN;
-	int64_t found = INT64_MIN, at = last_ms;
-	for (unsigned k = 0; k < 10000000; k++) {
-		int64_t n = next_of(t, s->tz[i], at, 0);
-		if (n > now_ms)
+	for (size_t w = 0; w < sizeof(windows_s) / sizeof(windows_s[0]); w++) {
+		int64_t from = now_ms - windows_s[w] * 1000;
+		if (from < last_ms)
+			from = last_ms;
+		int64_t n = next_of(t, s->tz[i], from, 0);
+		if (n <= now_ms) {
+			for (;;) {
+				int64_t m = next_of(t, s->tz[i], n, 0);
+				if (m > now_ms)
+					return n;
+				n = m;
+			}
+		}
+		if (from == last_ms)
 			break;
-		found = at = n;
 	}
-	return found;
+	return INT64_MIN;
 }
 
 static void *sched_main(void *arg)
