@@ -1,0 +1,412 @@
+/*
+ * test_launch.c — ids, template rendering, the JSON member iterator, and
+ * launches end to end on a real state folder and local backend
+ * (runtime/{id,render,json_iter,launch}.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#include "audit.h"
+#include "buf.h"
+#include "id.h"
+#include "journal.h"
+#include "json.h"
+#include "json_iter.h"
+#include "launch.h"
+#include "local.h"
+#include "log.h"
+#include "render.h"
+#include "state.h"
+
+/* ------------------------------------------------------------ ids */
+
+START_TEST(ids)
+{
+	enum { N = 20000 };
+	char (*v)[TRIG_ID_MAX] = malloc(N * sizeof(*v));
+	for (int i = 0; i < N; i++) {
+		trig_id_new(v[i], 'l');
+		ck_assert_uint_eq(strlen(v[i]), 28);
+		ck_assert(trig_id_valid(v[i]));
+		/* Time first: an id is never below one made before it in an
+		 * earlier millisecond. */
+		if (i && strncmp(v[i - 1] + 2, v[i] + 2, 10) != 0)
+			ck_assert_int_lt(strcmp(v[i - 1], v[i]), 0);
+	}
+	for (int i = 1; i < N; i++)
+		for (int j = i - 1; j >= 0 && j > i - 50; j--)
+			ck_assert_str_ne(v[i], v[j]);
+	free(v);
+	ck_assert(!trig_id_valid("l-01M8D5J7XJFD8YX5949B8CAJA"));      /* 27 */
+	ck_assert(!trig_id_valid("l-01M8D5J7XJFD8YX5949B8CAJAU"));     /* U is not Crockford */
+	ck_assert(!trig_id_valid("L-01M8D5J7XJFD8YX5949B8CAJA0"));
+	ck_assert(trig_id_valid("e-01M8D5J7XJFD8YX5949B8CAJA0"));
+}
+END_TEST
+
+/* ------------------------------------------------------------ json_iter */
+
+START_TEST(iter_members)
+{
+	const char *doc = "{\"a\": [1, \"]}\\\"\", {\"b\": null}], \"c\\\"\": {\"d\": true}, \"e\": -1.5e3}";
+	struct trig_json_value root = { TRIG_JSON_OBJECT, doc, strlen(doc) }, k, v;
+	ck_assert_int_eq(trig_json_validate(doc, strlen(doc), NULL), 0);
+	struct trig_json_iter it;
+	ck_assert_int_eq(trig_json_iter_begin(&it, &root), 0);
+	ck_assert_int_eq(trig_json_iter_next(&it, &k, &v), 1);
+	ck_assert_int_eq(v.type, TRIG_JSON_ARRAY);
+	ck_assert_uint_eq(v.len, strlen("[1, \"]}\\\"\", {\"b\": null}]"));
+	struct trig_json_iter in;
+	struct trig_json_value e;
+	ck_assert_int_eq(trig_json_iter_begin(&in, &v), 0);
+	int types[3], n = 0;
+	while (trig_json_iter_next(&in, NULL, &e) == 1)
+		types[n++] = e.type;
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(types[0], TRIG_JSON_NUMBER);
+	ck_assert_int_eq(types[1], TRIG_JSON_STRING);
+	ck_assert_int_eq(types[2], TRIG_JSON_OBJECT);
+	ck_assert_int_eq(trig_json_iter_next(&it, &k, &v), 1);
+	ck_assert(trig_json_key_equal(&k, "c\"", 2));
+	ck_assert_int_eq(v.type, TRIG_JSON_OBJECT);
+	ck_assert_int_eq(trig_json_iter_next(&it, &k, &v), 1);
+	ck_assert_int_eq(v.type, TRIG_JSON_NUMBER);
+	ck_assert_uint_eq(v.len, 6);
+	ck_assert_int_eq(trig_json_iter_next(&it, &k, &v), 0);
+
+	const char *empty = "[ ]";
+	struct trig_json_value ev = { TRIG_JSON_ARRAY, empty, 3 };
+	ck_assert_int_eq(trig_json_iter_begin(&it, &ev), 0);
+	ck_assert_int_eq(trig_json_iter_next(&it, NULL, &v), 0);
+	struct trig_json_value s = { TRIG_JSON_STRING, "\"x\"", 3 };
+	ck_assert_int_eq(trig_json_iter_begin(&it, &s), -1);
+	const char *bad = "{\"a\" 1}";
+	struct trig_json_value bv = { TRIG_JSON_OBJECT, bad, strlen(bad) };
+	ck_assert_int_eq(trig_json_iter_begin(&it, &bv), 0);
+	ck_assert_int_eq(trig_json_iter_next(&it, &k, &v), -1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ render */
+
+static const struct trig_path_seg seg_user[] = { { "user", -1 }, { "name", -1 } };
+static const struct trig_path_seg seg_n[] = { { "n", -1 } };
+
+START_TEST(render_templates)
+{
+	const struct trig_piece pieces[] = {
+		{ .kind = TRIG_PIECE_TEXT, .text = "hi ", .len = 3 },
+		{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_PAYLOAD, .segs = seg_user,
+						       .nsegs = 2, .path_id = 0 } },
+		{ .kind = TRIG_PIECE_TEXT, .text = " #", .len = 2 },
+		{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_PAYLOAD, .segs = seg_n,
+						       .nsegs = 1, .path_id = 1 } },
+		{ .kind = TRIG_PIECE_TEXT, .text = " ", .len = 1 },
+		{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_TRIGGER } },
+		{ .kind = TRIG_PIECE_TEXT, .text = "/", .len = 1 },
+		{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_LAUNCH_ID } },
+		{ .kind = TRIG_PIECE_TEXT, .text = " ", .len = 1 },
+		{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_NOW } },
+		{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_HEADER, .name = "X" } },
+	};
+	struct trig_template t = { "src", pieces, 11 };
+	const char *doc = "{\"user\": {\"name\": \"A \\\"b\\\"/\\u00e9 &\"}, \"n\": 7}";
+	struct trig_json_query *q = trig_json_query_new();
+	ck_assert_int_eq(trig_json_query_add(q, seg_user, 2), 0);
+	ck_assert_int_eq(trig_json_query_add(q, seg_n, 1), 1);
+	struct trig_json_value slots[2];
+	ck_assert_int_eq(trig_json_extract(q, doc, strlen(doc), slots, NULL), 0);
+	struct trig_render_ctx rc = {
+		.trigger = "nightly", .launch_id = "l-1", .now_ms = 1767225600004LL,
+		.paths = slots, .npaths = 2,
+	};
+	struct buf b = BUF_INIT;
+	trig_render(&t, &rc, TRIG_ESC_NONE, &b);
+	/* No request: the header renders as nothing. */
+	ck_assert_str_eq(b.data, "hi A \"b\"/\xc3\xa9 & #7 nightly/l-1 2026-01-01T00:00:00Z");
+	buf_reset(&b);
+	trig_render(&t, &rc, TRIG_ESC_JSON, &b);
+	ck_assert_str_eq(b.data, "hi A \\\"b\\\"/\xc3\xa9 & #7 nightly/l-1 2026-01-01T00:00:00Z");
+	buf_reset(&b);
+	trig_render(&t, &rc, TRIG_ESC_URL, &b);
+	ck_assert_str_eq(b.data, "hi A%20%22b%22%2F%C3%A9%20%26 #7 nightly/l-1 2026-01-01T00%3A00%3A00Z");
+	/* An absent path renders as nothing. */
+	const char *doc2 = "{\"n\": [1]}";
+	ck_assert_int_eq(trig_json_extract(q, doc2, strlen(doc2), slots, NULL), 0);
+	buf_reset(&b);
+	trig_render(&t, &rc, TRIG_ESC_NONE, &b);
+	ck_assert_str_eq(b.data, "hi  #[1] nightly/l-1 2026-01-01T00:00:00Z");
+	buf_release(&b);
+	trig_json_query_free(q);
+}
+END_TEST
+
+/* ------------------------------------------------------------ launches */
+
+static char dir[256];
+
+static void make_dir(void)
+{
+	snprintf(dir, sizeof(dir), "%s/trig-launch-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	trig_log_setup("test", TRIG_LOG_ERROR, false);
+}
+
+static void remove_dir(void)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static const struct trig_param params[] = {
+	{ "who", TRIG_PARAM_STRING, "nobody", NULL, false },
+};
+static const struct trig_step steps[] = {
+	{ .name = "greet", .command = "printf '%s' {parameter:who} > \"$VH_OUTPUTS_DIR/out\"",
+	  .params = params, .nparams = 1 },
+};
+static const struct trig_piece who_pieces[] = {
+	{ .kind = TRIG_PIECE_TEXT, .text = "<", .len = 1 },
+	{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_PAYLOAD, .text = "payload.user.name",
+					       .segs = seg_user, .nsegs = 2, .path_id = 0 } },
+	{ .kind = TRIG_PIECE_TEXT, .text = ">", .len = 1 },
+};
+static const struct trig_binding who[] = { { "who", { "<{{ payload.user.name }}>", who_pieces, 3 } } };
+static const struct trig_action greet[] = {
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .step = &steps[0], .parameters = who, .nparameters = 1 },
+};
+static const struct trig_action chain[] = {
+	{ .kind = TRIG_ACTION_RUN_PIPELINE, .source = "run-pipeline p" },
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .step = &steps[0] },
+};
+static const struct trig_schedule sched = { .spec = "every 1h", .every_ms = 3600000, .timezone = "UTC" };
+static const struct trig_trigger triggers[] = {
+	{ .name = "hello", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
+	  .actions = greet, .nactions = 1 },
+	{ .name = "chained", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
+	  .actions = chain, .nactions = 2 },
+};
+static const struct trig_field paths[] = {
+	{ .root = TRIG_ROOT_PAYLOAD, .text = "payload.user.name", .segs = seg_user, .nsegs = 2 },
+};
+static const struct trig_project project = {
+	.abi = TRIG_ABI, .name = "t", .steps = steps, .nsteps = 1, .triggers = triggers,
+	.ntriggers = 2, .paths = paths, .npaths = 1,
+};
+
+struct env {
+	struct trig_state *st;
+	struct trig_journal *j;
+	struct trig_audit *audit;
+	struct trig_local *local;
+	struct trig_json_query *q;
+	struct trig_launcher *l;
+};
+
+static void env_open(struct env *e, unsigned flags)
+{
+	char err[512], sdir[300], execdir[400];
+	memset(e, 0, sizeof(*e));
+	snprintf(sdir, sizeof(sdir), "%s/state", dir);
+	snprintf(execdir, sizeof(execdir), "%s/executions", sdir);
+	e->st = trig_state_open(sdir, flags, err, sizeof(err));
+	ck_assert_msg(e->st != NULL, "%s", err);
+	e->j = trig_journal_open(e->st, err, sizeof(err));
+	ck_assert_msg(e->j != NULL, "%s", err);
+	e->audit = trig_audit_open(e->st, err, sizeof(err));
+	ck_assert_msg(e->audit != NULL, "%s", err);
+	struct trig_local_config lc = { .executions_dir = execdir, .workdir = dir, .max_parallel = 2 };
+	e->local = trig_local_new(&lc, err, sizeof(err));
+	ck_assert_msg(e->local != NULL, "%s", err);
+	e->q = trig_json_query_new();
+	trig_json_query_add(e->q, seg_user, 2);
+	struct trig_launcher_config cfg = {
+		.project = &project, .journal = e->j, .audit = e->audit, .local = e->local, .paths = e->q,
+	};
+	e->l = trig_launcher_new(&cfg);
+}
+
+static void env_close(struct env *e)
+{
+	trig_launcher_wait(e->l);
+	trig_local_stop(e->local, 0);
+	trig_launcher_free(e->l);
+	trig_json_query_free(e->q);
+	trig_journal_close(e->j);
+	trig_audit_close(e->audit);
+	trig_state_close(e->st);
+}
+
+static char *slurp(const char *fmt, const char *a)
+{
+	char path[512];
+	snprintf(path, sizeof(path), fmt, dir, a);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	static char text[65536];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	return text;
+}
+
+static unsigned pending_count;
+static char pending_begin[4096];
+
+static void count_pending(const char *id, const char *begin, const char *update, void *ctx)
+{
+	(void)id;
+	(void)update;
+	(void)ctx;
+	pending_count++;
+	snprintf(pending_begin, sizeof(pending_begin), "%s", begin);
+}
+
+static unsigned recover_pending(void)
+{
+	char err[512], sdir[300];
+	snprintf(sdir, sizeof(sdir), "%s/state", dir);
+	struct trig_state *st = trig_state_open(sdir, TRIG_STATE_SERVER, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	pending_count = 0;
+	ck_assert_int_eq(trig_journal_recover(st, count_pending, NULL, err, sizeof(err)), 0);
+	trig_state_close(st);
+	return pending_count;
+}
+
+START_TEST(launch_runs_and_ends)
+{
+	struct env e;
+	env_open(&e, 0);
+	const char *payload = "{\"user\": {\"name\": \"Ada; $(touch PWNED) 'x'\"}}";
+	struct trig_launch_req req = {
+		.trigger = &triggers[0], .kind = TRIG_LAUNCH_FIRE, .payload = payload,
+		.payload_len = strlen(payload),
+	};
+	struct trig_launch_info info;
+	char err[256];
+	ck_assert_int_eq(trig_launch(e.l, &req, &info, err, sizeof(err)), 0);
+	ck_assert(trig_id_valid(info.id));
+	ck_assert_uint_eq(info.nexecutions, 1);
+	trig_launcher_wait(e.l);
+	unsigned counts[4];
+	trig_launcher_counts(e.l, counts);
+	ck_assert_uint_eq(counts[TRIG_EXEC_COMPLETED], 1);
+	/* The rendered value reached the command as one argument. */
+	ck_assert_str_eq(slurp("%s/state/executions/%s/outputs/out", info.execution_ids[0]),
+			 "<Ada; $(touch PWNED) 'x'>");
+	char marker[400];
+	snprintf(marker, sizeof(marker), "%s/PWNED", dir);
+	ck_assert_int_ne(access(marker, F_OK), 0);
+	/* The audit record. */
+	const char *audit = slurp("%s/state/audit.jsonl%s", "");
+	ck_assert_ptr_nonnull(strstr(audit, "\"trigger\":\"hello\",\"kind\":\"fire\",\"outcome\":\"launched\""));
+	ck_assert_ptr_nonnull(strstr(audit, info.execution_ids[0]));
+	env_close(&e);
+	/* Ended in the journal: nothing to resume. */
+	ck_assert_uint_eq(recover_pending(), 0);
+}
+END_TEST
+
+START_TEST(launch_refuses_bad_payload)
+{
+	struct env e;
+	env_open(&e, 0);
+	struct trig_launch_req req = {
+		.trigger = &triggers[0], .kind = TRIG_LAUNCH_FIRE, .payload = "{\"user\":", .payload_len = 8,
+	};
+	struct trig_launch_info info;
+	char err[256];
+	ck_assert_int_eq(trig_launch(e.l, &req, &info, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not valid JSON"));
+	ck_assert_ptr_nonnull(strstr(slurp("%s/state/audit.jsonl%s", ""), "\"outcome\":\"error\""));
+	env_close(&e);
+	ck_assert_uint_eq(recover_pending(), 0);
+	char execs[400];
+	snprintf(execs, sizeof(execs), "rmdir '%s/state/executions' 2>/dev/null", dir);
+	ck_assert_int_eq(system(execs), 0);      /* empty: nothing ran */
+}
+END_TEST
+
+START_TEST(chain_stops_at_failed_action)
+{
+	struct env e;
+	env_open(&e, 0);
+	struct trig_launch_req req = { .trigger = &triggers[1], .kind = TRIG_LAUNCH_SCHEDULE, .tick = 1 };
+	struct trig_launch_info info;
+	char err[256];
+	ck_assert_int_eq(trig_launch(e.l, &req, &info, err, sizeof(err)), 0);
+	trig_launcher_wait(e.l);
+	unsigned counts[4];
+	trig_launcher_counts(e.l, counts);
+	ck_assert_uint_eq(counts[0] + counts[1] + counts[2] + counts[3], 0);
+	const char *audit = slurp("%s/state/audit.jsonl%s", "");
+	ck_assert_ptr_nonnull(strstr(audit, "\"action\":\"run-pipeline\",\"status\":\"error\""));
+	ck_assert_ptr_nonnull(strstr(audit, "\"status\":\"skipped\""));
+	ck_assert_ptr_nonnull(strstr(audit, "\"tick\":\"1970-01-01T00:00:01Z\""));
+	env_close(&e);
+	ck_assert_uint_eq(recover_pending(), 0);
+}
+END_TEST
+
+START_TEST(resume_from_journal)
+{
+	/* A launch journalled by a process that died before running it. */
+	char err[512], sdir[300];
+	snprintf(sdir, sizeof(sdir), "%s/state", dir);
+	struct trig_state *st = trig_state_open(sdir, 0, err, sizeof(err));
+	ck_assert_ptr_nonnull(st);
+	struct trig_journal *j = trig_journal_open(st, err, sizeof(err));
+	const char *rec = "{\"v\":1,\"launch\":\"l-01M8D5J7XJFD8YX5949B8CAJA0\",\"trigger\":\"hello\","
+			  "\"kind\":\"schedule\",\"tick\":0,\"now\":0,\"actions\":[{\"action\":\"run-execution\","
+			  "\"id\":\"e-01M8D5J7XJFD8YX5949B8CAJA1\",\"step\":\"greet\",\"parameters\":"
+			  "{\"who\":\"from \\\"journal\\\"\"},\"inputs\":[],\"environment\":{},\"commit\":null,"
+			  "\"title\":null,\"payload_input\":null}],\"payload\":null}";
+	ck_assert_int_eq(trig_journal_begin(j, "l-01M8D5J7XJFD8YX5949B8CAJA0", rec, strlen(rec)), 0);
+	const char *gone = "{\"v\":1,\"launch\":\"l-2\",\"trigger\":\"removed\",\"kind\":\"webhook\","
+			   "\"actions\":[],\"payload\":null}";
+	ck_assert_int_eq(trig_journal_begin(j, "l-2", gone, strlen(gone)), 0);
+	trig_journal_close(j);
+	trig_state_close(st);
+
+	struct env e;
+	env_open(&e, TRIG_STATE_SERVER);
+	ck_assert_int_eq(trig_journal_recover(e.st, count_pending, NULL, err, sizeof(err)), 0);
+	ck_assert_uint_eq(pending_count, 2);
+	ck_assert_int_eq(trig_launcher_resume(e.l, "l-01M8D5J7XJFD8YX5949B8CAJA0", rec), 0);
+	ck_assert_int_eq(trig_launcher_resume(e.l, "l-2", gone), -1);
+	trig_launcher_wait(e.l);
+	ck_assert_str_eq(slurp("%s/state/executions/%s/outputs/out", "e-01M8D5J7XJFD8YX5949B8CAJA1"),
+			 "from \"journal\"");
+	env_close(&e);
+	/* Both ended: the resumed one completed, the other with its error. */
+	ck_assert_uint_eq(recover_pending(), 0);
+}
+END_TEST
+
+static Suite *launch_suite(void)
+{
+	Suite *s = suite_create("launch");
+	TCase *tc = tcase_create("pieces");
+	tcase_add_test(tc, ids);
+	tcase_add_test(tc, iter_members);
+	tcase_add_test(tc, render_templates);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("launches");
+	tcase_add_checked_fixture(tc, make_dir, remove_dir);
+	tcase_add_test(tc, launch_runs_and_ends);
+	tcase_add_test(tc, launch_refuses_bad_payload);
+	tcase_add_test(tc, chain_stops_at_failed_action);
+	tcase_add_test(tc, resume_from_journal);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(launch_suite)
