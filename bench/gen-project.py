@@ -347,16 +347,10 @@ def trigger_mix(rng, i, steps, pipes):
 
 
 def far_day_of_month(rng, now):
-    """A day 1-28 whose next occurrence is at least three days after NOW."""
-    while True:
-        d = rng.randint(1, 28)
-        day = now.date()
-        for k in range(0, 40):
-            x = day + datetime.timedelta(days=k)
-            if x.day == d:
-                break
-        if k >= 3:
-            return d
+    """A day 1-28 that is not yesterday, today or the next two days (UTC), so
+    that in every zone its next occurrence is at least half a day after NOW."""
+    near = {(now + datetime.timedelta(days=k)).day for k in range(-1, 3)}
+    return rng.choice([d for d in range(1, 29) if d not in near])
 
 
 def trigger_idle(rng, i, steps, now):
@@ -369,7 +363,7 @@ def trigger_idle(rng, i, steps, now):
         mon = rng.choice([str(far_month + 1), MONTHS[far_month]])
         s["cron"] = "%d %d %d %s *" % (m, h, d, mon)
     elif r < 0.7:
-        # weekly, on a weekday at least two days from today in any zone
+        # weekly, on a day that is not yesterday, today or tomorrow (UTC)
         today = (now.weekday() + 1) % 7              # cron: 0 = sunday
         dow = rng.choice([x for x in range(7) if (x - today) % 7 not in (6, 0, 1)])
         s["cron"] = "%d %d * * %s" % (rng.randint(0, 59), rng.randint(0, 23), DOW[dow])

@@ -141,6 +141,8 @@ static void fire(struct trig_sched *s, const struct trig_trigger *t, int64_t tic
 			trig_error("trigger '%s': tick not launched: %s", t->name, err);
 		else if (catch_up)
 			trig_info("trigger '%s': caught up a missed tick as launch %s", t->name, info.id);
+		else
+			trig_info("trigger '%s': launch %s", t->name, info.id);
 	}
 	if (trig_state_record_tick(s->st, t->name, tick) != 0)
 		trig_warn("cannot record the tick of trigger '%s': %s", t->name, strerror(errno));
