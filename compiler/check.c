@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cron.h"
@@ -35,6 +36,15 @@ struct loc check_loc_in(const struct ast_str *s, uint32_t off, uint32_t len)
 	if (!n || n->kind != TREE_SCALAR || !n->u.scalar.exact || off + len > n->u.scalar.len + 1)
 		return s->loc;
 	return loc_sub(n->u.scalar.text_loc, off, len ? len : 1);
+}
+
+/* Bytes [OFF, OFF + LEN) of a map key written at L, when the key was
+ * written as it is (bare, no escapes); all of L otherwise. */
+static struct loc key_loc_in(struct loc l, const char *key, size_t off, size_t len)
+{
+	if (l.len != strlen(key) || off + len > l.len)
+		return l;
+	return loc_sub(l, (uint32_t)off, (uint32_t)(len ? len : 1));
 }
 
 /* ------------------------------------------------------------ lookups */
@@ -115,10 +125,15 @@ static void unknown(struct chk *c, struct loc at, const char *rule, const char *
 
 static void check_name(struct chk *c, const struct ast_str *n, const char *what)
 {
-	if (n->s && !decode_valid_name(n->s))
+	if (!n->s || decode_valid_name(n->s))
+		return;
+	if (strlen(n->s) > 64)
+		diag_error(c->d, n->loc, "bad-name", "%s name '%s' is longer than 64 characters",
+			   what, n->s);
+	else
 		diag_error(c->d, n->loc, "bad-name",
 			   "%s name '%s' must be lowercase letters, digits and '-', starting "
-			   "with a letter (at most 64)", what, n->s);
+			   "with a letter", what, n->s);
 }
 
 /* Reports the second of two equal names. */
@@ -142,18 +157,19 @@ static void check_unique(struct chk *c, const char *rule, const char *what, size
 
 /* ------------------------------------------------------------ secrets */
 
-static void check_secret(struct chk *c, const struct ast_secret *s, const char *key, bool required,
-			 struct loc owner)
+/* The secret KEY of WHAT ("the backend", "a token condition") at OWNER. */
+static void check_secret(struct chk *c, const struct ast_secret *s, const char *what,
+			 const char *key, bool required, struct loc owner)
 {
 	if (s->kind == AST_SECRET_LITERAL) {
 		diag_error(c->d, s->loc, "literal-secret",
-			   "secret '%s' is written in the definitions; read it at run time with "
-			   "{env: NAME} or {file: PATH}", key);
+			   "the '%s' of %s is written in the definitions; read it at run time "
+			   "with {env: NAME} or {file: PATH}", key, what);
 		return;
 	}
 	if (s->kind == AST_SECRET_NONE && required)
-		diag_error(c->d, owner, "missing-key", "no '%s': it names where to read the secret "
-			   "({env: NAME} or {file: PATH})", key);
+		diag_error(c->d, owner, "missing-key", "%s has no '%s' (where to read the secret: "
+			   "{env: NAME} or {file: PATH})", what, key);
 	if (s->kind == AST_SECRET_ENV) {
 		const char *n = s->ref.s;
 		bool ok = (n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= 'a' && n[0] <= 'z') || n[0] == '_';
@@ -300,8 +316,8 @@ static void check_backend(struct chk *c, const struct ast_backend *b, uint32_t m
 		return;
 	if (b->max_parallel.set && (b->max_parallel.v < 1 || b->max_parallel.v > 4096))
 		diag_error(c->d, b->max_parallel.loc, "bad-value",
-			   "max-parallel must be between 1 and 4096");
-	check_secret(c, &b->token, "token", false, b->loc);
+			   "'max-parallel' must be between 1 and 4096");
+	check_secret(c, &b->token, "the backend", "token", false, b->loc);
 	if (b->kind.set && b->kind.v == AST_BACKEND_VALOHAI) {
 		if (!b->url.s)
 			diag_error(c->d, b->loc, "missing-key", "a valohai backend has no 'url'");
@@ -450,12 +466,70 @@ static void check_pipeline(struct chk *c, const struct ast_pipeline *pl)
 
 /* ------------------------------------------------------------ schedules */
 
+/* The time zone the system knows (TZDIR's tzdata.zi: its zones and links)
+ * that NAME most likely means, or NULL. */
+static const char *suggest_timezone(struct chk *c, const char *name)
+{
+	const char *dir = getenv("TZDIR");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/tzdata.zi", dir && *dir ? dir : "/usr/share/zoneinfo");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	const char **names = NULL;
+	size_t n = 0, cap = 0;
+	const char *same = NULL;
+	char line[1024];
+	while (!same && fgets(line, sizeof(line), f)) {
+		/* "Z NAME ..." is a zone, "L TARGET NAME" a link. */
+		if ((line[0] != 'Z' && line[0] != 'L') || line[1] != ' ')
+			continue;
+		char *z = line + 2;
+		if (line[0] == 'L')
+			z += strcspn(z, " \t\n") + 1;
+		z[strcspn(z, " \t\n")] = 0;
+		if (!*z)
+			continue;
+		if (strcasecmp(z, name) == 0)
+			same = arena_strdup(c->a, z);
+		else
+			*ARENA_PUSH(c->a, names, n, cap) = arena_strdup(c->a, z);
+	}
+	fclose(f);
+	if (same)
+		return same;
+	*ARENA_PUSH(c->a, names, n, cap) = NULL;
+	return decode_suggest(name, names);
+}
+
+/* Where fields FIRST to LAST (0-based) of a five-field cron expression
+ * are in its text, for a caret; the whole text otherwise. */
+static struct loc cron_fields_loc(const struct ast_str *cron, int first, int last)
+{
+	const char *s = cron->s, *p = s, *from = NULL, *to = NULL;
+	for (int i = 0; *p; i++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		if (i == first)
+			from = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		if (i == last)
+			to = p;
+	}
+	if (!from || !to)
+		return cron->loc;
+	return check_loc_in(cron, (uint32_t)(from - s), (uint32_t)(to - from));
+}
+
 static void check_hhmm(struct chk *c, const struct ast_str *at)
 {
 	unsigned h, m;
 	struct trig_cron_error err;
 	if (at->s && trig_cron_at(at->s, &h, &m, &err) != 0)
-		diag_error(c->d, at->loc, "bad-value", "%s", err.msg);
+		diag_error(c->d, check_loc_in(at, err.offset, err.len), "bad-value", "%s", err.msg);
 }
 
 static void check_schedule(struct chk *c, const struct ast_schedule *s)
@@ -475,20 +549,21 @@ static void check_schedule(struct chk *c, const struct ast_schedule *s)
 			diag_error(c->d, check_loc_in(cron, err.offset, err.len), "cron-syntax",
 				   "%s", err.msg);
 		else if (!trig_cron_can_fire(&bits))
-			diag_error(c->d, cron->loc, "cron-never",
-				   "cron '%s' can never fire: no month has such a day", cron->s);
+			diag_error(c->d, cron_fields_loc(cron, 2, 3), "cron-never",
+				   "cron '%s' can never fire: none of its months has such a day",
+				   cron->s);
 	}
 	if (s->every.set && s->every.v < 1000)
-		diag_error(c->d, s->every.loc, "bad-value", "every must be at least 1s");
+		diag_error(c->d, s->every.loc, "bad-value", "'every' must be at least 1s");
 	check_hhmm(c, &s->daily);
 	check_hhmm(c, &s->weekdays);
 	if (s->monthly.set) {
 		if (!s->monthly.day.set || !s->monthly.at.s)
 			diag_error(c->d, s->monthly.loc, "missing-key",
-				   "monthly needs a day and a time: {day: 1, at: \"00:00\"}");
+				   "'monthly' needs a day and a time: {day: 1, at: \"00:00\"}");
 		if (s->monthly.day.set && (s->monthly.day.v < 1 || s->monthly.day.v > 31))
 			diag_error(c->d, s->monthly.day.loc, "bad-value",
-				   "day must be between 1 and 31");
+				   "'day' must be between 1 and 31");
 		else if (s->monthly.day.set && s->monthly.day.v > 28)
 			diag_warning(c->d, s->monthly.day.loc, "monthly-short-months",
 				     "day %lld skips the months that are shorter",
@@ -497,8 +572,14 @@ static void check_schedule(struct chk *c, const struct ast_schedule *s)
 	}
 	if (s->timezone.s) {
 		char err[256];
-		if (!trig_tz_get(s->timezone.s, err, sizeof(err)))
-			diag_error(c->d, s->timezone.loc, "unknown-timezone", "%s", err);
+		if (!trig_tz_get(s->timezone.s, err, sizeof(err))) {
+			const char *near = suggest_timezone(c, s->timezone.s);
+			if (near)
+				diag_error(c->d, s->timezone.loc, "unknown-timezone",
+					   "%s; did you mean '%s'?", err, near);
+			else
+				diag_error(c->d, s->timezone.loc, "unknown-timezone", "%s", err);
+		}
 	}
 	if (s->every.set && s->timezone.s)
 		diag_warning(c->d, s->timezone.loc, "timezone-unused",
@@ -572,7 +653,7 @@ static void check_cond(struct chk *c, const struct ast_cond *k)
 	}
 	switch (k->kind) {
 	case AST_COND_TOKEN: {
-		check_secret(c, &k->secret, "secret", true, k->loc);
+		check_secret(c, &k->secret, "a token condition", "secret", true, k->loc);
 		int where = !!k->header.s + !!k->query.s + (k->bearer.set && k->bearer.v);
 		if (where != 1)
 			diag_error(c->d, k->loc, where ? "bad-value" : "missing-key",
@@ -580,7 +661,7 @@ static void check_cond(struct chk *c, const struct ast_cond *k)
 		break;
 	}
 	case AST_COND_HMAC:
-		check_secret(c, &k->secret, "secret", true, k->loc);
+		check_secret(c, &k->secret, "an hmac condition", "secret", true, k->loc);
 		if (!k->preset.set) {
 			if (!k->algorithm.set)
 				diag_error(c->d, k->loc, "missing-key",
@@ -618,7 +699,7 @@ static void check_cond(struct chk *c, const struct ast_cond *k)
 			diag_error(c->d, k->algorithms.loc, "bad-value",
 				   "a jwt key is either a shared secret (HS*) or a public key; "
 				   "mixing both invites algorithm confusion");
-		check_secret(c, &k->secret, "key", true, k->loc);
+		check_secret(c, &k->secret, "a jwt condition", "key", true, k->loc);
 		if (hs && (k->secret.kind == AST_SECRET_JWKS_FILE || k->secret.kind == AST_SECRET_JWKS_URL))
 			diag_error(c->d, k->secret.loc, "bad-value",
 				   "HS* tokens are verified with a shared secret, not a JWKS");
@@ -631,9 +712,10 @@ static void check_cond(struct chk *c, const struct ast_cond *k)
 	case AST_COND_TIMESTAMP:
 		if (!!k->header.s == k->from.set)
 			diag_error(c->d, k->loc, k->header.s ? "bad-value" : "missing-key",
-				   "a timestamp comes from a header or from: signature");
+				   "a timestamp comes from a header or from: signature%s",
+				   k->header.s ? ", not both" : "");
 		if (k->tolerance.set && k->tolerance.v < 1000)
-			diag_error(c->d, k->tolerance.loc, "bad-value", "tolerance must be at least 1s");
+			diag_error(c->d, k->tolerance.loc, "bad-value", "'tolerance' must be at least 1s");
 		break;
 	case AST_COND_REPLAY:
 		if (!k->id.s)
@@ -687,9 +769,9 @@ static void check_cond(struct chk *c, const struct ast_cond *k)
 			diag_error(c->d, k->loc, "missing-key",
 				   "a rate limit needs max and per, e.g. {max: 10, per: 1h}");
 		if (k->max.set && k->max.v < 1)
-			diag_error(c->d, k->max.loc, "bad-value", "max must be at least 1");
+			diag_error(c->d, k->max.loc, "bad-value", "'max' must be at least 1");
 		if (k->per.set && k->per.v < 1000)
-			diag_error(c->d, k->per.loc, "bad-value", "per must be at least 1s");
+			diag_error(c->d, k->per.loc, "bad-value", "'per' must be at least 1s");
 		check_template(c, &k->key, false);
 		break;
 	}
@@ -732,7 +814,8 @@ static void check_step_bindings(struct chk *c, const struct ast_step *st, const 
 				names_of(c, st->ninputs, input_name, st->inputs),
 				arena_printf(c->a, " of step '%s'", st->name.s));
 	}
-	if (a->payload_input.s && !step_input(st, a->payload_input.s))
+	if (a->payload_input.s && !tmpl_has_fields(a->payload_input.s) &&
+	    !step_input(st, a->payload_input.s))
 		unknown(c, a->payload_input.loc, "unknown-input", "input", a->payload_input.s,
 			names_of(c, st->ninputs, input_name, st->inputs),
 			arena_printf(c->a, " of step '%s'", st->name.s));
@@ -761,9 +844,10 @@ static void check_node_bindings(struct chk *c, const struct ast_pipeline *pl,
 				   inputs ? "inputs" : "parameters", inputs ? "dataset" : "epochs");
 			continue;
 		}
-		const struct ast_node *n = find_node(pl, b->name.s, (size_t)(dot - b->name.s));
+		size_t nlen = (size_t)(dot - b->name.s);
+		const struct ast_node *n = find_node(pl, b->name.s, nlen);
 		if (!n) {
-			unknown(c, b->name.loc, "unknown-node", "node",
+			unknown(c, key_loc_in(b->name.loc, b->name.s, 0, nlen), "unknown-node", "node",
 				arena_strndup(c->a, b->name.s, (size_t)(dot - b->name.s)),
 				names_of(c, pl->nnodes, node_name, pl->nodes),
 				arena_printf(c->a, " in pipeline '%s'", pl->name.s));
@@ -773,7 +857,8 @@ static void check_node_bindings(struct chk *c, const struct ast_pipeline *pl,
 		if (!st)
 			continue;
 		if (inputs ? !step_input(st, dot + 1) : !step_param(st, dot + 1))
-			unknown(c, b->name.loc, inputs ? "unknown-input" : "unknown-parameter",
+			unknown(c, key_loc_in(b->name.loc, b->name.s, nlen + 1, strlen(dot + 1)),
+				inputs ? "unknown-input" : "unknown-parameter",
 				inputs ? "input" : "parameter", dot + 1,
 				inputs ? names_of(c, st->ninputs, input_name, st->inputs)
 				       : names_of(c, st->nparams, param_name, st->params),
@@ -781,7 +866,9 @@ static void check_node_bindings(struct chk *c, const struct ast_pipeline *pl,
 	}
 }
 
-static void check_action(struct chk *c, const struct ast_action *a, bool *responded)
+/* *RESPONDED: the trigger's first respond action so far, or NULL. */
+static void check_action(struct chk *c, const struct ast_action *a,
+			 const struct ast_action **responded)
 {
 	const struct ast_project *p = c->p;
 	check_template(c, &a->commit, false);
@@ -794,6 +881,19 @@ static void check_action(struct chk *c, const struct ast_action *a, bool *respon
 	check_bindings_templates(c, &a->environment);
 	check_bindings_templates(c, &a->headers);
 	check_header_literals(c, &a->headers);
+	if (a->payload_input.s && tmpl_has_fields(a->payload_input.s)) {
+		/* In .trig, `payload-input prep.data` is the template of a path. */
+		const char *pi = a->payload_input.s;
+		size_t n = strlen(pi);
+		if (n > 6 && !strncmp(pi, "{{ ", 3) && !strcmp(pi + n - 3, " }}") &&
+		    !strstr(pi + 2, "{{"))
+			diag_error(c->d, a->payload_input.loc, "bad-value",
+				   "'payload-input' names an input, not a template; write the "
+				   "name as a string: \"%.*s\"", (int)(n - 6), pi + 3);
+		else
+			diag_error(c->d, a->payload_input.loc, "bad-value",
+				   "'payload-input' names an input, not a template");
+	}
 	switch (a->kind) {
 	case AST_ACT_RUN_EXECUTION: {
 		if (!a->step.s)
@@ -819,7 +919,7 @@ static void check_action(struct chk *c, const struct ast_action *a, bool *respon
 		}
 		check_node_bindings(c, pl, &a->parameters, false);
 		check_node_bindings(c, pl, &a->inputs, true);
-		if (a->payload_input.s) {
+		if (a->payload_input.s && !tmpl_has_fields(a->payload_input.s)) {
 			struct ast_bindings one = { 0 };
 			struct ast_binding b = { a->payload_input, { 0 } };
 			one.v = &b;
@@ -848,9 +948,13 @@ static void check_action(struct chk *c, const struct ast_action *a, bool *respon
 		if (c->t->kind != AST_WEBHOOK)
 			diag_error(c->d, a->loc, "action-context",
 				   "'respond' answers a webhook request; this trigger has none");
-		if (*responded)
-			diag_error(c->d, a->loc, "action-context", "a second 'respond'; a request has one answer");
-		*responded = true;
+		if (*responded) {
+			diag_error(c->d, a->loc, "action-context",
+				   "a second 'respond'; a request has one answer");
+			diag_note(c->d, (*responded)->loc, "the first 'respond' is here");
+		} else {
+			*responded = a;
+		}
 		check_status(c, &a->status, "status");
 		break;
 	case AST_ACT_FETCH_REPOSITORY:
@@ -876,10 +980,13 @@ static void check_webhook(struct chk *c, const struct ast_trigger *t)
 		bool ok = s[0] == '/';
 		for (const char *q = s; *q && ok; q++)
 			ok = *q > ' ' && *q < 0x7f && *q != '?' && *q != '#' && *q != '%';
-		if (!ok)
+		if (s[0] != '/')
 			diag_error(c->d, w->path.loc, "bad-value",
-				   "webhook path '%s' must start with '/' and hold no spaces, '?', '#' or '%%'",
-				   s);
+				   "webhook path '%s' must start with '/'", s);
+		else if (!ok)
+			diag_error(c->d, w->path.loc, "bad-value",
+				   "webhook path '%s' may hold only printable ASCII, without spaces, "
+				   "'?', '#' or '%%'", s);
 		else if (!strcmp(s, "/healthz") || !strcmp(s, "/metrics") || !strcmp(s, "/events") ||
 			 !strncmp(s, "/events/", 8))
 			diag_error(c->d, w->path.loc, "duplicate-path",
@@ -896,7 +1003,7 @@ static void check_webhook(struct chk *c, const struct ast_trigger *t)
 	if (w->methods.set && w->methods.n == 0)
 		diag_error(c->d, w->methods.loc, "bad-value", "an empty list of methods");
 	if (w->max_body.set && (w->max_body.v < 1 || w->max_body.v > (int64_t)1 << 30))
-		diag_error(c->d, w->max_body.loc, "bad-value", "max-body must be between 1B and 1GiB");
+		diag_error(c->d, w->max_body.loc, "bad-value", "'max-body' must be between 1B and 1GiB");
 	check_status(c, &w->not_matched_status, "not-matched-status");
 	check_status(c, &w->rejected_status, "rejected-status");
 	bool auth = false;
@@ -936,7 +1043,7 @@ static void check_trigger(struct chk *c, const struct ast_trigger *t)
 				   "event type '%s' must match [a-z][a-z0-9_.-]*", e);
 	}
 	check_conds(c, t->conds, t->nconds);
-	bool responded = false;
+	const struct ast_action *responded = NULL;
 	for (size_t i = 0; i < t->nactions; i++)
 		check_action(c, &t->actions[i], &responded);
 	if (t->nactions == 0 && t->kind != AST_TRIGGER_NONE)
@@ -985,7 +1092,12 @@ unsigned check_project(struct arena *a, struct diag *d, const struct sources *s,
 				diag_error(d, at, "duplicate-path",
 					   "webhook path '%s' is already served by trigger '%s'", path,
 					   u->name.s ? u->name.s : "?");
-				diag_note(d, was, "trigger '%s' takes it here", u->name.s ? u->name.s : "?");
+				if (u->webhook->path.s)
+					diag_note(d, was, "trigger '%s' takes it here",
+						  u->name.s ? u->name.s : "?");
+				else
+					diag_note(d, was, "trigger '%s' takes it here, by default "
+						  "(/webhooks/NAME)", u->name.s ? u->name.s : "?");
 				break;
 			}
 		}

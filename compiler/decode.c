@@ -75,40 +75,53 @@ static bool is_null(const struct tree *t)
 
 /* ------------------------------------------------------------ suggestions */
 
+/* The optimal string alignment distance: insertions, deletions,
+ * substitutions and transpositions of neighbours ("hmac" / "hamc") cost 1. */
 static size_t edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	if (la > 64 || lb > 64)
 		return SIZE_MAX;
-	size_t row[65];
+	size_t rows[3][65];
+	size_t *two = rows[0], *prev = rows[1], *cur = rows[2];
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		prev[j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
+		cur[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
 			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = diag + cost;
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
+			size_t best = prev[j - 1] + cost;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    two[j - 2] + 1 < best)
+				best = two[j - 2] + 1;
+			cur[j] = best;
 		}
+		size_t *t = two;
+		two = prev;
+		prev = cur;
+		cur = t;
 	}
-	return row[lb];
+	return prev[lb];
 }
 
+/* The candidate nearest to WORD, if it is near enough to be a typo: one
+ * edit in a word of up to 4 letters, two up to 7, three beyond, and never
+ * more than half of the shorter word ("notfy" is not "not"). */
 const char *decode_suggest(const char *word, const char *const *candidates)
 {
 	const char *best = NULL;
 	size_t best_d = SIZE_MAX;
 	size_t len = strlen(word);
-	size_t limit = len < 4 ? 1 : len < 8 ? 2 : 3;
+	size_t limit = len <= 4 ? 1 : len < 8 ? 2 : 3;
 	for (const char *const *c = candidates; *c; c++) {
 		size_t dist = edit_distance(word, *c);
+		size_t shorter = strlen(*c) < len ? strlen(*c) : len;
+		if (dist * 2 > shorter)
+			continue;
 		if (dist < best_d) {
 			best_d = dist;
 			best = *c;
@@ -317,9 +330,12 @@ static void decode_secret(struct dec *dc, const struct tree *v, const char *key,
 		return;
 	}
 	const char *near = decode_suggest(e->key, kinds);
+	if (near && !jwks && strncmp(near, "jwks-", 5) == 0)
+		near = NULL;
 	diag_error(dc->d, e->key_loc, "unknown-key", "unknown secret source '%s'%s%s%s", e->key,
-		   near ? "; did you mean '" : "; expected env or file", near ? near : "",
-		   near ? "'?" : "");
+		   near ? "; did you mean '" : jwks ? "; expected env, file, jwks-file or jwks-url"
+						   : "; expected env or file",
+		   near ? near : "", near ? "'?" : "");
 }
 
 static void decode_bindings(struct dec *dc, const struct tree *v, const char *key, bool lists,
@@ -466,6 +482,17 @@ static void decode_value(struct dec *dc, const struct field *f, const struct tre
 	}
 }
 
+/* [A-Z]+: what a misspelt HTTP method looks like. */
+static bool is_upper_word(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < 'A' || *s > 'Z')
+			return false;
+	return true;
+}
+
 /* Decodes MAP's entries by SC into OBJ.  Keys in SKIP (NULL-ended) are
  * the caller's to handle. */
 static void decode_map(struct dec *dc, const struct tree *map, const struct schema *sc,
@@ -509,7 +536,11 @@ static void decode_map(struct dec *dc, const struct tree *map, const struct sche
 			if (dc->lenient)
 				continue;
 			const char *near = decode_suggest(e->key, keys);
-			if (near)
+			if (!near && strcmp(sc->what, "a webhook") == 0 && is_upper_word(e->key))
+				diag_error(dc->d, e->key_loc, "unknown-key",
+					   "unknown key '%s' in %s; the HTTP methods are GET, HEAD, "
+					   "POST, PUT, PATCH, DELETE and OPTIONS", e->key, sc->what);
+			else if (near)
 				diag_error(dc->d, e->key_loc, "unknown-key",
 					   "unknown key '%s' in %s; did you mean '%s'?",
 					   e->key, sc->what, near);
@@ -588,8 +619,13 @@ static const char *const step_lists[] = {
 };
 static const struct schema step_schema = SCHEMA("a step", step_fields);
 
-static void missing(struct dec *dc, struct loc loc, const char *what, const char *key)
+/* Reports that MAP (at LOC) lacks KEY, unless it has the key and its value
+ * was already reported as bad. */
+static void missing(struct dec *dc, const struct tree *map, struct loc loc, const char *what,
+		    const char *key)
 {
+	if (map && map->kind == TREE_MAP && tree_map_find(map, key))
+		return;
 	diag_error(dc->d, loc, "missing-key", "%s has no '%s'", what, key);
 }
 
@@ -627,7 +663,7 @@ static void param_item(struct dec *dc, const struct tree *m, void *ctx)
 	p->loc = m->loc;
 	decode_map(dc, m, &param_schema, p, NULL);
 	if (!p->name.s)
-		missing(dc, m->loc, "a parameter", "name");
+		missing(dc, m, m->loc, "a parameter", "name");
 }
 
 static void input_item(struct dec *dc, const struct tree *m, void *ctx)
@@ -637,7 +673,7 @@ static void input_item(struct dec *dc, const struct tree *m, void *ctx)
 	p->loc = m->loc;
 	decode_map(dc, m, &input_schema, p, NULL);
 	if (!p->name.s)
-		missing(dc, m->loc, "an input", "name");
+		missing(dc, m, m->loc, "an input", "name");
 }
 
 static void envvar_item(struct dec *dc, const struct tree *m, void *ctx)
@@ -647,7 +683,7 @@ static void envvar_item(struct dec *dc, const struct tree *m, void *ctx)
 	p->loc = m->loc;
 	decode_map(dc, m, &envvar_schema, p, NULL);
 	if (!p->name.s)
-		missing(dc, m->loc, "an environment variable", "name");
+		missing(dc, m, m->loc, "an environment variable", "name");
 }
 
 static void decode_step(struct dec *dc, const struct tree *m, struct ast_step *st)
@@ -664,7 +700,7 @@ static void decode_step(struct dec *dc, const struct tree *m, struct ast_step *s
 	if ((v = tree_map_get(m, "environment-variables")))
 		decode_list(dc, v, "environment-variables", envvar_item, &sc);
 	if (!st->name.s)
-		missing(dc, m->loc, "a step", "name");
+		missing(dc, m, m->loc, "a step", "name");
 	else if (!st->command.set)
 		diag_error(dc->d, m->loc, "missing-key", "step '%s' has no 'command'", st->name.s);
 }
@@ -690,8 +726,8 @@ static void node_item(struct dec *dc, const struct tree *m, void *ctx)
 	n->loc = m->loc;
 	decode_map(dc, m, &node_schema, n, NULL);
 	if (!n->name.s)
-		missing(dc, m->loc, "a pipeline node", "name");
-	else if (!n->step.s)
+		missing(dc, m, m->loc, "a pipeline node", "name");
+	else if (!n->step.s && !tree_map_find(m, "step"))
 		diag_error(dc->d, m->loc, "missing-key", "node '%s' has no 'step'", n->name.s);
 }
 
@@ -741,7 +777,7 @@ static void decode_pipeline(struct dec *dc, const struct tree *m, struct ast_pip
 	if ((v = tree_map_get(m, "edges")))
 		decode_edges(dc, v, &pc);
 	if (!p->name.s)
-		missing(dc, m->loc, "a pipeline", "name");
+		missing(dc, m, m->loc, "a pipeline", "name");
 }
 
 /* ------------------------------------------------------------ triggers */
@@ -926,7 +962,7 @@ static void decode_filter(struct dec *dc, const struct tree *m, struct ast_cond 
 	next:;
 	}
 	if (!c->field.s)
-		missing(dc, m->loc, "a filter", "field");
+		missing(dc, m, m->loc, "a filter", "field");
 	else if (!have_op)
 		diag_error(dc->d, m->loc, "missing-key",
 			   "filter on '%s' has no operator (equals, in, matches, ...)", c->field.s);
@@ -942,9 +978,11 @@ static void decode_cond(struct dec *dc, const struct tree *it, struct ast_cond *
 	c->node = e->value;
 	if (kind < 0) {
 		const char *near = decode_suggest(e->key, ast_cond_words);
-		if (!near)
-			near = decode_suggest(e->key, ast_action_words);
-		if (near)
+		if (word_index(ast_action_words, e->key) >= 0)
+			diag_error(dc->d, e->key_loc, "unknown-condition",
+				   "'%s' is an action, not a condition; it belongs in 'actions'",
+				   e->key);
+		else if (near)
 			diag_error(dc->d, e->key_loc, "unknown-condition",
 				   "unknown condition '%s'; did you mean '%s'?", e->key, near);
 		else
@@ -1009,10 +1047,20 @@ static void decode_action(struct dec *dc, const struct tree *it, struct ast_acti
 	act->loc = e->key_loc;
 	if (kind < 0) {
 		const char *near = decode_suggest(e->key, ast_action_words);
+		if (word_index(ast_cond_words, e->key) >= 0) {
+			diag_error(dc->d, e->key_loc, "unknown-action",
+				   "'%s' is a condition, not an action; it belongs in 'conditions'",
+				   e->key);
+			return;
+		}
 		if (!near) {
+			/* In .trig, any unknown word in a trigger lands here: a
+			 * misspelt condition, trigger key or statement too. */
 			static const char *const dsl_words[] = {
 				"run", "copy", "fetch", "http", "respond", "description", "enabled",
-				"schedule", "webhook", "on", "when", NULL
+				"schedule", "webhook", "on", "when", "token", "hmac", "jwt",
+				"timestamp", "replay", "ip-allow", "filter", "any", "all", "not",
+				"rate-limit", NULL
 			};
 			near = decode_suggest(e->key, dsl_words);
 		}
@@ -1031,20 +1079,20 @@ static void decode_action(struct dec *dc, const struct tree *it, struct ast_acti
 	switch (act->kind) {
 	case AST_ACT_RUN_EXECUTION:
 		if (!act->step.s)
-			missing(dc, e->key_loc, "run-execution", "step");
+			missing(dc, e->value, e->key_loc, "run-execution", "step");
 		break;
 	case AST_ACT_RUN_PIPELINE:
 	case AST_ACT_COPY_PIPELINE:
 		if (!act->pipeline.s)
-			missing(dc, e->key_loc, e->key, "pipeline");
+			missing(dc, e->value, e->key_loc, e->key, "pipeline");
 		break;
 	case AST_ACT_HTTP:
 		if (!act->url.s)
-			missing(dc, e->key_loc, "http", "url");
+			missing(dc, e->value, e->key_loc, "http", "url");
 		break;
 	case AST_ACT_RESPOND:
 		if (!act->status.set)
-			missing(dc, e->key_loc, "respond", "status");
+			missing(dc, e->value, e->key_loc, "respond", "status");
 		break;
 	case AST_ACT_FETCH_REPOSITORY:
 		break;
@@ -1066,7 +1114,7 @@ static void decode_trigger(struct dec *dc, const struct tree *m, struct ast_trig
 	decode_map(dc, m, &sc, t, own);
 	const char *label = t->name.s ? arena_printf(dc->a, "trigger '%s'", t->name.s) : "a trigger";
 	if (!t->name.s)
-		missing(dc, m->loc, "a trigger", "name");
+		missing(dc, m, m->loc, "a trigger", "name");
 
 	const struct tree_entry *kinds[3] = {
 		tree_map_find(m, "schedule"), tree_map_find(m, "webhook"),
@@ -1107,7 +1155,7 @@ static void decode_trigger(struct dec *dc, const struct tree *m, struct ast_trig
 			t->notification->loc = kinds[i]->key_loc;
 			decode_map(dc, v, &notification_schema, t->notification, NULL);
 			if (!t->notification->event.s)
-				missing(dc, kinds[i]->key_loc, "a notification", "event");
+				missing(dc, v, kinds[i]->key_loc, "a notification", "event");
 			break;
 		}
 	}
@@ -1185,20 +1233,32 @@ static void decode_valohai(struct dec *dc, const struct tree *root, struct ast_p
 	}
 }
 
+/* NAME as written in file FROM, relative to FROM's folder. */
+static char *import_path(struct dec *dc, const char *name, uint32_t from)
+{
+	const struct source *src = sources_get(dc->s, from);
+	if (name[0] == '/' || !src || !strchr(src->path, '/'))
+		return arena_strdup(dc->a, name);
+	const char *slash = strrchr(src->path, '/');
+	return arena_printf(dc->a, "%.*s/%s", (int)(slash - src->path), src->path, name);
+}
+
 static void import_file(struct dec *dc, const struct ast_str *name, uint32_t from,
 			struct ast_project *p)
 {
-	const struct source *src = sources_get(dc->s, from);
-	char *path;
-	if (name->s[0] == '/' || !strchr(src->path, '/')) {
-		path = arena_strdup(dc->a, name->s);
-	} else {
-		const char *slash = strrchr(src->path, '/');
-		path = arena_printf(dc->a, "%.*s/%s", (int)(slash - src->path), src->path, name->s);
-	}
+	char *path = import_path(dc, name->s, from);
 	for (size_t i = 1; i < dc->s->n; i++) {
 		if (strcmp(dc->s->v[i].path, path) == 0) {
 			diag_error(dc->d, name->loc, "import", "'%s' is imported twice", name->s);
+			/* The earlier import, if it was one (and not a definition file). */
+			for (size_t j = 0; j + 1 < p->imports.n; j++) {
+				const struct ast_str *was = &p->imports.v[j];
+				if (was->loc.file &&
+				    strcmp(import_path(dc, was->s, was->loc.file), path) == 0) {
+					diag_note(dc->d, was->loc, "first imported here");
+					break;
+				}
+			}
 			return;
 		}
 	}

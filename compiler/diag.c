@@ -115,6 +115,12 @@ static void print_excerpt(FILE *out, const struct source *src, struct loc loc, b
 	const char *line = source_line(src, loc.line, &len);
 	if (!line)
 		return;
+	/* A UTF-8 byte order mark takes no room on screen. */
+	if (loc.line == 1 && len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) {
+		line += 3;
+		len -= 3;
+		loc.col = loc.col > 3 ? loc.col - 3 : 1;
+	}
 	char num[16];
 	int nw = snprintf(num, sizeof(num), "%u", loc.line);
 	if (nw < 4)
@@ -158,10 +164,56 @@ static void print_excerpt(FILE *out, const struct source *src, struct loc loc, b
 	fputc('\n', out);
 }
 
+/* The entries in print order: each error or warning with the notes after
+ * it is a group; groups go by file, line and column (stable: equal places
+ * keep the order they were reported in).  ORDER gets d->n indexes. */
+struct group {
+	size_t first, n;
+	struct loc loc;
+};
+
+static int group_cmp(const void *pa, const void *pb)
+{
+	const struct group *a = pa, *b = pb;
+	if (a->loc.file != b->loc.file)
+		return a->loc.file < b->loc.file ? -1 : 1;
+	if (a->loc.line != b->loc.line)
+		return a->loc.line < b->loc.line ? -1 : 1;
+	if (a->loc.col != b->loc.col)
+		return a->loc.col < b->loc.col ? -1 : 1;
+	return a->first < b->first ? -1 : a->first > b->first;
+}
+
+static size_t *print_order(const struct diag *d)
+{
+	size_t *order = malloc((d->n ? d->n : 1) * sizeof(*order));
+	struct group *g = malloc((d->n ? d->n : 1) * sizeof(*g));
+	if (!order || !g) {
+		fputs("trigc: out of memory\n", stderr);
+		exit(3);
+	}
+	size_t ng = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].level == DIAG_NOTE && ng) {
+			g[ng - 1].n++;
+			continue;
+		}
+		g[ng++] = (struct group){ i, 1, d->v[i].loc };
+	}
+	qsort(g, ng, sizeof(*g), group_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < ng; i++)
+		for (size_t j = 0; j < g[i].n; j++)
+			order[k++] = g[i].first + j;
+	free(g);
+	return order;
+}
+
 static void print_text(const struct diag *d, FILE *out, bool color)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		const struct diag_entry *e = &d->v[i];
+	size_t *order = print_order(d);
+	for (size_t o = 0; o < d->n; o++) {
+		const struct diag_entry *e = &d->v[order[o]];
 		const struct source *src = sources_get(d->src, e->loc.file);
 		if (color)
 			fputs(C_BOLD, out);
@@ -184,6 +236,7 @@ static void print_text(const struct diag *d, FILE *out, bool color)
 		if (src && e->loc.line)
 			print_excerpt(out, src, e->loc, color);
 	}
+	free(order);
 	if (d->n < d->errors + d->warnings)
 		fprintf(out, "trigc: note: %zu more diagnostics not shown\n",
 			(size_t)(d->errors + d->warnings) - d->n);
@@ -220,9 +273,10 @@ void diag_json_string(FILE *out, const char *s)
 
 static void print_json(const struct diag *d, FILE *out)
 {
+	size_t *order = print_order(d);
 	fputs("[", out);
 	for (size_t i = 0; i < d->n; i++) {
-		const struct diag_entry *e = &d->v[i];
+		const struct diag_entry *e = &d->v[order[i]];
 		const struct source *src = sources_get(d->src, e->loc.file);
 		fputs(i ? ",\n {" : "\n {", out);
 		fputs("\"file\": ", out);
@@ -247,22 +301,41 @@ static void print_json(const struct diag *d, FILE *out)
 		diag_json_string(out, e->msg);
 		fputs("\"}", out);
 	}
+	free(order);
 	fputs(d->n ? "\n]\n" : "]\n", out);
 }
 
+/* The "physicalLocation" member of a SARIF location object. */
+static void sarif_physical(FILE *out, const struct source *src, struct loc loc)
+{
+	fputs("\"physicalLocation\": {\"artifactLocation\": {\"uri\": \"", out);
+	diag_json_string(out, src->path);
+	fputs("\"}", out);
+	if (loc.line)
+		fprintf(out, ", \"region\": {\"startLine\": %u, \"startColumn\": %u, \"endColumn\": %u}",
+			loc.line, loc.col, loc.col + (loc.len ? loc.len : 1));
+	fputs("}", out);
+}
+
+/* SARIF 2.1.0: one result per error or warning; its notes are related
+ * locations with their messages. */
 static void print_sarif(const struct diag *d, FILE *out)
 {
 	fputs("{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n"
 	      "  \"version\": \"2.1.0\",\n"
 	      "  \"runs\": [{\n"
-	      "    \"tool\": {\"driver\": {\"name\": \"trigc\", "
-	      "\"informationUri\": \"https://github.com/trig/trig\"}},\n"
+	      "    \"tool\": {\"driver\": {\"name\": \"trigc\", \"version\": \"" TRIGC_VERSION "\"}},\n"
 	      "    \"results\": [", out);
 	static const char *sarif_level[] = { "note", "warning", "error" };
-	for (size_t i = 0; i < d->n; i++) {
-		const struct diag_entry *e = &d->v[i];
+	size_t *order = print_order(d);
+	bool any = false;
+	for (size_t o = 0; o < d->n; o++) {
+		const struct diag_entry *e = &d->v[order[o]];
+		if (e->level == DIAG_NOTE)
+			continue;
 		const struct source *src = sources_get(d->src, e->loc.file);
-		fputs(i ? ",\n      {" : "\n      {", out);
+		fputs(any ? ",\n      {" : "\n      {", out);
+		any = true;
 		if (e->rule) {
 			fputs("\"ruleId\": \"", out);
 			diag_json_string(out, e->rule);
@@ -272,17 +345,30 @@ static void print_sarif(const struct diag *d, FILE *out)
 		diag_json_string(out, e->msg);
 		fputs("\"}", out);
 		if (src) {
-			fputs(", \"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": \"", out);
-			diag_json_string(out, src->path);
-			fputs("\"}", out);
-			if (e->loc.line)
-				fprintf(out, ", \"region\": {\"startLine\": %u, \"startColumn\": %u, \"endColumn\": %u}",
-					e->loc.line, e->loc.col, e->loc.col + (e->loc.len ? e->loc.len : 1));
-			fputs("}}]", out);
+			fputs(", \"locations\": [{", out);
+			sarif_physical(out, src, e->loc);
+			fputs("}]", out);
 		}
+		bool related = false;
+		for (size_t n = o + 1; n < d->n && d->v[order[n]].level == DIAG_NOTE; n++) {
+			const struct diag_entry *note = &d->v[order[n]];
+			const struct source *nsrc = sources_get(d->src, note->loc.file);
+			if (!nsrc)
+				continue;
+			fputs(related ? ", " : ", \"relatedLocations\": [", out);
+			related = true;
+			fputs("{\"message\": {\"text\": \"", out);
+			diag_json_string(out, note->msg);
+			fputs("\"}, ", out);
+			sarif_physical(out, nsrc, note->loc);
+			fputs("}", out);
+		}
+		if (related)
+			fputs("]", out);
 		fputs("}", out);
 	}
-	fputs(d->n ? "\n    ]\n  }]\n}\n" : "]\n  }]\n}\n", out);
+	free(order);
+	fputs(any ? "\n    ]\n  }]\n}\n" : "]\n  }]\n}\n", out);
 }
 
 void diag_print(const struct diag *d, FILE *out, enum diag_format fmt, bool color)

@@ -14,8 +14,10 @@
  *     the items of the top-level steps, pipelines and triggers lists (and
  *     of a top-level list, valohai.yaml's shape).
  *
- * Scalars.  Quoting depends only on the text (and the REGEX style, which
- * always prints double-quoted), never on how the source quoted it.  A
+ * Scalars.  Quoting depends only on the text and the key (the value of a
+ * `matches` key, a regular expression, always prints double-quoted), never
+ * on how the source quoted it, so that the YAML prints the same when read
+ * back, whichever front end built the tree.  A
  * scalar prints plain when YAML 1.1 and 1.2 parsers read it back as the
  * same text; texts that such parsers would type as numbers, booleans or
  * nulls (5, 0x1F, 1e3, yes, on, ~, null) also print plain, since trig's
@@ -154,8 +156,7 @@ static bool needs_quotes(const char *text, size_t len)
 
 static bool scalar_quoted(const struct tree *t)
 {
-	return t->u.scalar.style == STYLE_REGEX || t->u.scalar.len == 0 ||
-	       needs_quotes(t->u.scalar.text, t->u.scalar.len);
+	return t->u.scalar.len == 0 || needs_quotes(t->u.scalar.text, t->u.scalar.len);
 }
 
 static bool is_null(const struct tree *t)
@@ -275,9 +276,9 @@ static void print_list(FILE *out, const struct tree *l, size_t ind, bool on_dash
 
 /* Prints what follows "key:" (COLUMN bytes into the line) for V, whose
  * entries nest at IND + 2, and the line's end.  NULL_MAP: a null prints
- * as {}. */
+ * as {}.  QUOTE: a scalar prints double-quoted (a regular expression). */
 static void print_value(FILE *out, const struct tree *v, size_t ind, size_t column,
-			bool null_map, bool sep)
+			bool null_map, bool sep, bool quote)
 {
 	if (!v) {
 		fputc('\n', out);
@@ -289,7 +290,7 @@ static void print_value(FILE *out, const struct tree *v, size_t ind, size_t colu
 			fputs(null_map ? " {}\n" : "\n", out);
 		} else {
 			fputc(' ', out);
-			put_scalar(out, v);
+			put_text(out, v->u.scalar.text, v->u.scalar.len, quote || scalar_quoted(v));
 			fputc('\n', out);
 		}
 		break;
@@ -327,6 +328,7 @@ static void print_map(FILE *out, const struct tree *m, size_t ind, bool on_dash,
 		const struct tree_entry *e = &m->u.map.v[i];
 		size_t klen = strlen(e->key);
 		bool kq = klen == 0 || needs_quotes(e->key, klen);
+		bool regex = strcmp(e->key, "matches") == 0;
 		bool sep_items = sep && (strcmp(e->key, "steps") == 0 ||
 					 strcmp(e->key, "pipelines") == 0 ||
 					 strcmp(e->key, "triggers") == 0);
@@ -342,12 +344,12 @@ static void print_map(FILE *out, const struct tree *m, size_t ind, bool on_dash,
 			fputc('\n', out);
 			indent(out, ind);
 			fputc(':', out);
-			print_value(out, e->value, ind, ind + 1, null_map, sep_items);
+			print_value(out, e->value, ind, ind + 1, null_map, sep_items, regex);
 			continue;
 		}
 		put_text(out, e->key, klen, kq);
 		fputc(':', out);
-		print_value(out, e->value, ind, ind + kw + 1, null_map, sep_items);
+		print_value(out, e->value, ind, ind + kw + 1, null_map, sep_items, regex);
 	}
 }
 

@@ -31,11 +31,25 @@ struct low {
 
 /* ------------------------------------------------------------ fields */
 
-/* The slot of a payload/claim/event path in the project's path table. */
+static bool same_segs(const struct trig_field *a, const struct trig_field *b)
+{
+	if (a->root != b->root || a->nsegs != b->nsegs)
+		return false;
+	for (size_t i = 0; i < a->nsegs; i++) {
+		const struct trig_path_seg *x = &a->segs[i], *y = &b->segs[i];
+		if (x->index != y->index || !x->key != !y->key ||
+		    (x->key && strcmp(x->key, y->key) != 0))
+			return false;
+	}
+	return true;
+}
+
+/* The slot of a payload/claim/event path in the project's path table:
+ * one per path, however it is spelled (a.b\.c and a["b.c"] are one). */
 static uint16_t path_slot(struct low *l, const struct trig_field *f)
 {
 	for (size_t i = 0; i < l->npaths; i++)
-		if (l->paths[i].root == f->root && strcmp(l->paths[i].text, f->text) == 0)
+		if (same_segs(&l->paths[i], f))
 			return (uint16_t)i;
 	assert(l->npaths < UINT16_MAX);
 	*ARENA_PUSH(l->a, l->paths, l->npaths, l->cappaths) = *f;
@@ -336,8 +350,10 @@ static const char *describe_cond(struct low *l, const struct ast_cond *c)
 			return arena_printf(l->a, "hmac %s", ast_preset_words[c->preset.v]);
 		return arena_printf(l->a, "hmac %s", c->header.s ? c->header.s : "");
 	case AST_COND_TOKEN:
-		return arena_printf(l->a, "token %s %s", c->header.s ? "header" : c->query.s ? "query" : "bearer",
-				    c->header.s ? c->header.s : c->query.s ? c->query.s : "");
+		if (!c->header.s && !c->query.s)
+			return "token bearer";
+		return arena_printf(l->a, "token %s %s", c->header.s ? "header" : "query",
+				    c->header.s ? c->header.s : c->query.s);
 	case AST_COND_RATE_LIMIT: {
 		char d[32];
 		trig_format_duration(d, sizeof(d), c->per.v);

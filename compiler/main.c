@@ -133,6 +133,7 @@ static enum lang lang_named(const char *s)
 }
 
 struct unit {
+	bool usage;                     /* a file could not be read or named no language */
 	struct arena arena;
 	struct sources src;
 	struct diag diag;
@@ -172,13 +173,15 @@ static void unit_parse(struct unit *u, char **paths, size_t n, enum lang force)
 		enum lang lang = force ? force : lang_of(paths[i]);
 		if (!lang) {
 			diag_error(&u->diag, none, "usage",
-				   "'%s' is neither .trig nor .yaml/.yml (use --from to say)", paths[i]);
+				   "'%s' is neither a .trig nor a .yaml/.yml file", paths[i]);
+			u->usage = true;
 			continue;
 		}
 		uint32_t file = sources_load(&u->src, paths[i]);
 		if (!file) {
 			diag_error(&u->diag, none, "usage", "cannot read '%s': %s", paths[i],
 				   strerror(errno));
+			u->usage = true;
 			continue;
 		}
 		struct tree *root = lang == LANG_TRIG ? dsl_parse(&u->arena, &u->diag, &u->src, file)
@@ -256,7 +259,7 @@ static int cmd_lint(int argc, char **argv)
 		diag_print(&u.diag, stderr, DIAG_TEXT, use_color(stderr));
 	else
 		diag_print(&u.diag, stdout, format, false);
-	int rc = diag_errors(&u.diag) ? EXIT_DEFS : 0;
+	int rc = u.usage ? EXIT_USAGE : diag_errors(&u.diag) ? EXIT_DEFS : 0;
 	unit_release(&u);
 	return rc;
 }
@@ -348,6 +351,8 @@ static int cmd_build(int argc, char **argv)
 	char *tmpdir = NULL, *c_path = NULL;
 	unit_check(&u, argv + optind, (size_t)(argc - optind));
 	diag_print(&u.diag, stderr, DIAG_TEXT, use_color(stderr));
+	if (u.usage)
+		rc = EXIT_USAGE;
 	if (diag_errors(&u.diag))
 		goto out;
 
@@ -455,6 +460,11 @@ static int cmd_fmt(int argc, char **argv)
 	}
 	const char *path = argv[optind];
 	enum lang in = from ? from : lang_of(path);
+	if (!in) {
+		fprintf(stderr, "%s fmt: cannot tell the language of '%s'; name it with --from trig|yaml\n",
+			prog, path);
+		return EXIT_USAGE;
+	}
 	if (!to)
 		to = in;
 	if (write && (to != in || !strcmp(path, "-"))) {
@@ -474,6 +484,8 @@ static int cmd_fmt(int argc, char **argv)
 		decode_project(&u.arena, &u.diag, &u.src, u.roots, u.files, u.n, false, &u.ast);
 	if (diag_errors(&u.diag)) {
 		diag_print(&u.diag, stderr, DIAG_TEXT, use_color(stderr));
+		if (u.usage)
+			rc = EXIT_USAGE;
 		goto out;
 	}
 	char *text = NULL;

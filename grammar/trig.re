@@ -72,6 +72,11 @@ void lexer_init(struct lexer *lx, const char *text, size_t len, uint32_t file,
 	lx->a = a;
 	lx->d = d;
 	lx->last = T_NL;                /* the file starts a statement */
+	/* A file may start with a byte order mark, as YAML files may (editors
+	 * write one); columns still count its bytes.  Not when probing a
+	 * scalar's text (no arena): there it is part of the text. */
+	if (a && len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		lx->cur = lx->tok = lx->base + 3;
 }
 
 void lexer_release(struct lexer *lx)

@@ -921,6 +921,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, struct parser *p)
 			if (exp[i] == YYSYMBOL_WORD || is_soft(exp[i]))
 				has[exp[i]] = false;
 	}
+	bool has_eq = has[YYSYMBOL_EQ];
 	if (has[YYSYMBOL_EQ]) {
 		summary[ns++] = "an operator";
 		for (int i = 0; i < n; i++)
@@ -964,6 +965,14 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, struct parser *p)
 				len = sizeof(msg) - 1;
 		}
 	}
+	/* Two common slips, named: `when a.b = x` and `url == https://x` (the
+	 * URL ended at the ':'). */
+	const char *t = (const char *)p->lx.tok;
+	bool one = la != YYSYMBOL_YYEOF && p->lx.cur - p->lx.tok == 1;
+	if (one && t[0] == '=' && has_eq && len < sizeof(msg))
+		snprintf(msg + len, sizeof(msg) - len, "; did you mean '=='?");
+	else if (one && t[0] == ':' && t[1] == '/' && t[2] == '/' && len < sizeof(msg))
+		snprintf(msg + len, sizeof(msg) - len, "; a URL is written in double quotes");
 	diag_error(p->d, *yypcontext_location(ctx), "syntax", "%s", msg);
 	lexer_recover(&p->lx);
 	return 0;
