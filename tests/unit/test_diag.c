@@ -61,15 +61,16 @@ START_TEST(text_format)
 	diag_note(&d, (struct loc){ f, 1, 9, 1 }, "the trigger starts here");
 	diag_warning(&d, (struct loc){ 0, 0, 0, 0 }, "usage", "a warning without a place");
 	char *out = printed(&d, DIAG_TEXT);
-	/* The tab is expanded to 8 columns and the caret follows it. */
+	/* Diagnostics without a place come first; the tab is expanded to 8
+	 * columns and the caret follows it; a note stays with its error. */
 	ck_assert_str_eq(out,
+		"trigc: warning: a warning without a place [usage]\n"
 		"n.trig:2:2: error: unknown action 'notfy' [unknown-action]\n"
 		"    2 |         notfy \"ops\"\n"
 		"      |         ^~~~~\n"
 		"n.trig:1:9: note: the trigger starts here\n"
 		"    1 | trigger t {\n"
 		"      |         ^\n"
-		"trigc: warning: a warning without a place [usage]\n"
 		"1 warning and 1 error generated.\n");
 	free(out);
 	ck_assert_uint_eq(diag_errors(&d), 1);
