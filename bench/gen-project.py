@@ -4,8 +4,9 @@
     bench/gen-project.py [--kind mix|idle] [--triggers N] [--seed S] [--now EPOCH] OUT
 
 writes OUT.trig and OUT.yaml: the same project in both forms (bench/run.sh
-checks that `trigc fmt --to yaml` gives the same text for both).  The output
-depends only on the arguments, so a run can be repeated exactly.
+checks that their canonical YAML, `trigc fmt --to yaml`, is the same).  The
+output depends only on the arguments (and, for --kind idle without --now, on
+today's date), so a run can be repeated exactly.
 
 --kind mix (default, 1,000 triggers): what a large real project holds.
     24 steps with 2-6 typed parameters, inputs and environment variables;
@@ -17,16 +18,19 @@ depends only on the arguments, so a run can be repeated exactly.
     groups, rate limits with and without a key; actions with templates,
     fetch-repository, http call-backs, respond), 15 % notifications
     (filters on event data, run/copy pipeline).
---kind idle (default 10,000 triggers): schedules only, none of which can
-    fire for days after --now (default: the current time), so a server can
-    be watched idling: cron with a fixed month six months away, weekly cron
-    on a day at least two days away, monthly sugar on a day at least three
-    days away, and every 7d to 30d, over ten time zones.
+--kind idle (default 10,000 triggers): schedules only, none of which
+    fires within half a day of --now (default: the current time), so that
+    a server can be watched idling: cron with a fixed month six months
+    away, weekly cron on a day that is not yesterday, today or tomorrow,
+    monthly sugar on a day of the month that is not yesterday, today or the next two days (all
+    in UTC, so at least half a day away in every zone), and every 7d to 30d,
+    over ten time zones.
 """
 import argparse
 import datetime
 import json
 import random
+import re
 import sys
 
 ZONES = ["UTC", "Europe/Helsinki", "America/New_York", "Asia/Tokyo", "Europe/London",
@@ -34,6 +38,9 @@ ZONES = ["UTC", "Europe/Helsinki", "America/New_York", "Asia/Tokyo", "Europe/Lon
          "Europe/Berlin"]
 DOW = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+PARAMS = [("epochs", "integer"), ("learning-rate", "float"), ("batch-size", "integer"),
+          ("seed", "integer"), ("model", "string"), ("region", "string"), ("dropout", "float"),
+          ("verbose", "flag")]
 STEP_KINDS = ["train", "evaluate", "preprocess", "export", "benchmark", "report",
               "tune", "distill"]
 EVENTS = ["dataset_version_created", "model_version_created", "execution_completed",
@@ -67,24 +74,19 @@ def make_steps(rng, n):
         kind = STEP_KINDS[i % len(STEP_KINDS)]
         name = "%s-%d" % (kind, i)
         params = []
-        for j in range(rng.randint(2, 6)):
-            t = rng.choice(["integer", "float", "string", "flag"])
-            p = {"name": ["epochs", "learning-rate", "batch-size", "seed", "model", "region",
-                          "dropout", "verbose"][j] if j < 8 else "p%d" % j, "type": t}
+        for pname, t in sorted(rng.sample(PARAMS, rng.randint(2, 6)), key=PARAMS.index):
+            p = {"name": pname, "type": t}
             if t == "integer":
-                p["default"] = rng.randint(1, 512)
+                p["default"] = rng.choice([1, 3, 10, 32, 64, 128, 42, 1234])
             elif t == "float":
-                p["default"] = "%.4g" % rng.uniform(0.0001, 0.5)
+                p["default"] = rng.choice(["0.001", "0.01", "0.1", "0.5", "3e-4"])
             elif t == "string":
                 p["default"] = rng.choice(["resnet50", "global", "emea", "small", "v2"])
             else:
                 p["optional"] = True
             if rng.random() < 0.3:
-                p["description"] = "%s of %s" % (p["name"], name)
+                p["description"] = "%s of %s" % (pname, name)
             params.append(p)
-        # the type follows from the name in real projects; keep names unique
-        seen = set()
-        params = [p for p in params if not (p["name"] in seen or seen.add(p["name"]))]
         step = {"name": name}
         if rng.random() < 0.5:
             step["image"] = rng.choice(["python:3.12", "pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime",
@@ -205,55 +207,67 @@ def schedule_mix(rng):
 PAYLOAD_FIELDS = ["payload.ref", "payload.after", "payload.repository.full_name",
                   "payload.pusher.name", "payload.head_commit.id", "payload.sender.login",
                   "payload.action", "payload.pull_request.number", "payload.commits[0].id"]
-EVENT_FIELDS = ["event.data.dataset.name", "event.data.version.uri", "event.data.model",
-                "event.data.model_version.uri", "event.title", "event.project",
-                'event.data["valohai.execution-step"]']
+
+# (field, operator, values to pick from)
+WEBHOOK_FILTERS = [
+    ("header.X-GitHub-Event", "equals", ["push", "release", "pull_request"]),
+    ("header.X-GitHub-Event", "in", [["push", "release"], ["pull_request", "pull_request_review"]]),
+    ("payload.ref", "equals", ["refs/heads/main", "refs/heads/develop"]),
+    ("payload.ref", "in", [["refs/heads/main", "refs/heads/release"]]),
+    ("payload.ref", "not-in", [["refs/heads/wip", "refs/heads/tmp"]]),
+    ("payload.ref", "glob", ["refs/tags/v*", "refs/heads/release-*"]),
+    ("payload.ref", "matches", [Regex("^refs/heads/release-[0-9]+$"), Regex("^refs/tags/v[0-9]+\\.[0-9]+")]),
+    ("payload.head_commit.message", "matches", [Regex("^release: "), Regex("\\[retrain\\]")]),
+    ("payload.head_commit.message", "contains", ["[train]", "retrain"]),
+    ("payload.action", "equals", ["opened", "labeled", "published"]),
+    ("payload.action", "not-equals", ["closed", "deleted"]),
+    ("payload.pull_request.number", "greater-than", [0, 100]),
+    ("payload.size", "less-than", [100, 1000]),
+    ("payload.pull_request.labels", "contains", ["train", "ml"]),
+    ("payload.deleted", "exists", [False]),
+    ("payload.pusher.name", "exists", [True]),
+    ("payload.repository.full_name", "equals", ["acme/models", "acme/vision"]),
+    ("query.ref", "not-equals", ["wip"]),
+]
+EVENT_FILTERS = [
+    ("event.data.dataset.name", "matches", [Regex("^images(-.*)?$"), Regex("^speech-[a-z]+$")]),
+    ("event.data.dataset.name", "equals", ["images", "reviews"]),
+    ("event.data.model_version.status", "equals", ["approved"]),
+    ('event.data["valohai.execution-step"]', "equals", ["train", "evaluate"]),
+    ('event.data["valohai.execution-step"]', "not-equals", ["export"]),
+    ("event.data.version.uri", "glob", ["dataset://images/*", "dataset://reviews/*"]),
+    ("event.data.model", "exists", [True]),
+    ("event.title", "contains", ["nightly", "approved"]),
+    ("event.data.model_version.counter", "greater-than", [1, 10]),
+]
 
 
-def filters(rng, fields):
+def filters(rng, table):
     out = []
-    for _ in range(rng.randint(1, 3)):
-        f = rng.choice(fields)
-        op = rng.choice(["equals", "not-equals", "in", "not-in", "matches", "glob", "exists",
-                         "greater-than", "less-than", "contains"])
-        c = {"field": f}
-        if op in ("in", "not-in"):
-            c[op] = ["refs/heads/main", "refs/heads/release-%d" % rng.randint(1, 9)]
-        elif op == "matches":
-            c[op] = Regex(rng.choice(["^release: ", "^images(-.*)?$", "^v[0-9]+\\.[0-9]+$",
-                                      "(?i)retrain"]))
-        elif op == "glob":
-            c[op] = rng.choice(["refs/tags/v*", "*-prod", "models/*/latest"])
-        elif op == "exists":
-            c[op] = rng.choice([True, False])
-        elif op in ("greater-than", "less-than"):
-            c[op] = rng.randint(0, 1000)
-        else:
-            c[op] = rng.choice(["push", "opened", "main", "bench", "approved"])
-        out.append({"filter": c})
+    for field, op, values in rng.sample(table, rng.randint(1, 3)):
+        out.append({"filter": {"field": field, op: rng.choice(values)}})
     return out
 
 
 def webhook_conditions(rng, name):
     conds = []
     r = rng.random()
-    header_fields = ["header.X-GitHub-Event", "header.X-Request-Id"]
     if r < 0.35:
         preset = rng.choice(["github", "gitlab", "slack", "stripe", "standard-webhooks", "shopify"])
         conds.append({"hmac": {"preset": preset,
                                "secret": Secret("env", "HMAC_%s" % name.upper().replace("-", "_"))}})
         if preset == "github":
             conds.append({"replay": {"id": Tmpl("header.X-GitHub-Delivery"), "window": "1h"}})
-            header_fields.append("header.X-GitHub-Delivery")
         if preset == "slack":
             conds.append({"timestamp": {"header": "X-Slack-Request-Timestamp", "format": "unix",
                                         "tolerance": "5m"}})
         if preset == "stripe":
             conds.append({"timestamp": {"from": "signature", "tolerance": "5m"}})
     elif r < 0.5:
-        conds.append({"hmac": {"algorithm": rng.choice(["sha1", "sha256", "sha512"]),
+        alg = rng.choice(["sha1", "sha256", "sha512"])
+        conds.append({"hmac": {"algorithm": alg,
                                "secret": Secret("file", "/run/secrets/%s" % name),
-                               "header": "X-Signature", "prefix": "sha256=",
+                               "header": "X-Signature", "prefix": alg + "=",
                                "encoding": rng.choice(["hex", "base64"]),
                                "message": "{{ header.X-Timestamp }}.{{ body }}"}})
     elif r < 0.8:
@@ -267,11 +281,11 @@ def webhook_conditions(rng, name):
                               "key": Secret("jwks-url", "https://id.example.com/.well-known/jwks.json"),
                               "issuer": "https://id.example.com", "audience": "api",
                               "leeway": "30s"}})
-        header_fields.append("claim.sub")
+        if rng.random() < 0.5:
+            conds.append({"filter": {"field": "claim.sub", "in": ["ci-bot", "alice"]}})
     if rng.random() < 0.15:
         conds.append({"ip-allow": ["10.0.0.0/8", "192.168.0.0/16", "2001:db8::/32"]})
-    fields = PAYLOAD_FIELDS + header_fields + ["query.ref"]
-    conds += filters(rng, fields)
+    conds += filters(rng, WEBHOOK_FILTERS)
     if rng.random() < 0.25:
         conds.append({"any": [
             {"filter": {"field": "payload.action", "equals": "opened"}},
@@ -336,7 +350,7 @@ def trigger_mix(rng, i, steps, pipes):
         name = "event-%d" % i
         t["name"] = name
         t["notification"] = {"event": rng.choice(EVENTS)}
-        t["conditions"] = filters(rng, EVENT_FIELDS)
+        t["conditions"] = filters(rng, EVENT_FILTERS)
         scope = ["event.data.version.uri", "event.data.model_version.uri", "event.title"]
         if rng.random() < 0.2:
             t["actions"] = [{"copy-pipeline": {"pipeline": rng.choice(pipes)["name"],
@@ -395,12 +409,21 @@ def make_project(kind, n, seed, now):
 
 # ---------------------------------------------------------------- YAML
 
-def yscalar(v):
+YAML_PLAIN = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./@+=-]*( +[A-Za-z0-9_./@+={}-]+)*")
+
+
+def yscalar(v, flow=False):
+    """A scalar: plain where a person would write it so, else double-quoted
+    (FLOW: an item of a [...] list, where braces need quotes)."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
-    return json.dumps(str(v), ensure_ascii=False)
+    v = str(v)
+    if (YAML_PLAIN.fullmatch(v) and v not in ("null", "Null", "NULL") and not isinstance(v, Regex)
+            and not (flow and re.search(r"[{}]", v))):
+        return v
+    return json.dumps(v, ensure_ascii=False)
 
 
 def yaml_value(v, ind, out):
@@ -418,7 +441,7 @@ def yaml_value(v, ind, out):
             yaml_value(x, ind + 2, out)
     elif isinstance(v, list):
         if all(not isinstance(x, (dict, list, Secret)) for x in v):
-            out.append(" [%s]\n" % ", ".join(yscalar(x) for x in v))
+            out.append(" [%s]\n" % ", ".join(yscalar(x, True) for x in v))
             return
         out.append("\n")
         for x in v:
@@ -429,7 +452,7 @@ def yaml_value(v, ind, out):
                     yaml_value(y, ind + 4, out)
                     first = False
             else:
-                out.append("%s- [%s]\n" % (pad, ", ".join(yscalar(z) for z in x)))
+                out.append("%s- [%s]\n" % (pad, ", ".join(yscalar(z, True) for z in x)))
     else:
         out.append(" %s\n" % yscalar(v))
 
@@ -444,6 +467,13 @@ def to_yaml(proj):
 
 
 # ---------------------------------------------------------------- .trig
+
+KEYWORDS = {"backend", "import", "step", "pipeline", "trigger", "parameter", "input",
+            "environment", "header", "node", "edge", "webhook", "on", "http", "respond", "when",
+            "any", "all", "not", "in", "matches", "glob", "contains", "exists", "env", "file",
+            "jwks-file", "jwks-url", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+BARE = re.compile(r"[A-Za-z_]([A-Za-z0-9_-]*[A-Za-z0-9_])?|-?[0-9]+(\.[0-9]+)?([A-Za-z][A-Za-z0-9]*)?")
+
 
 def tv(v):
     """A .trig value."""
@@ -461,6 +491,8 @@ def tv(v):
         return "[%s]" % ", ".join(tv(x) for x in v)
     if isinstance(v, dict):
         return "{ %s }" % ", ".join("%s %s" % (k, tv(x)) for k, x in v.items())
+    if BARE.fullmatch(v) and v not in KEYWORDS:
+        return v
     return json.dumps(v, ensure_ascii=False)
 
 

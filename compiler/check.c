@@ -136,23 +136,60 @@ static void check_name(struct chk *c, const struct ast_str *n, const char *what)
 			   "with a letter", what, n->s);
 }
 
-/* Reports the second of two equal names. */
+/* A name and where it stands in its list, sorted to find equal names in
+ * O(n log n): a project may hold thousands of triggers. */
+struct named {
+	const char *name;
+	size_t index;
+};
+
+static int named_cmp(const void *pa, const void *pb)
+{
+	const struct named *a = pa, *b = pb;
+	int r = strcmp(a->name, b->name);
+	return r ? r : a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Sorts V and calls DUP(i, first, ctx) for every entry i that repeats the
+ * name of an earlier entry first (list indexes). */
+static void find_duplicates(struct named *v, size_t n, void (*dup)(size_t, size_t, void *),
+			    void *ctx)
+{
+	qsort(v, n, sizeof(*v), named_cmp);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (strcmp(v[i].name, v[first].name) != 0)
+			first = i;
+		else
+			dup(v[i].index, v[first].index, ctx);
+	}
+}
+
+struct unique_ctx {
+	struct chk *c;
+	const char *rule, *what;
+	const struct ast_str *(*get)(const void *, size_t);
+	const void *arr;
+};
+
+static void report_unique(size_t i, size_t first, void *p)
+{
+	struct unique_ctx *u = p;
+	const struct ast_str *a = u->get(u->arr, i), *b = u->get(u->arr, first);
+	diag_error(u->c->d, a->loc, u->rule, "duplicate %s '%s'", u->what, a->s);
+	diag_note(u->c->d, b->loc, "first defined here");
+}
+
+/* Reports every name that repeats an earlier one. */
 static void check_unique(struct chk *c, const char *rule, const char *what, size_t n,
 			 const struct ast_str *(*get)(const void *, size_t), const void *arr)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct ast_str *a = get(arr, i);
-		if (!a->s)
-			continue;
-		for (size_t j = 0; j < i; j++) {
-			const struct ast_str *b = get(arr, j);
-			if (b->s && strcmp(a->s, b->s) == 0) {
-				diag_error(c->d, a->loc, rule, "duplicate %s '%s'", what, a->s);
-				diag_note(c->d, b->loc, "first defined here");
-				break;
-			}
-		}
-	}
+	struct named *v = arena_alloc(c->a, (n ? n : 1) * sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (get(arr, i)->s)
+			v[k++] = (struct named){ get(arr, i)->s, i };
+	struct unique_ctx u = { c, rule, what, get, arr };
+	find_duplicates(v, k, report_unique, &u);
 }
 
 /* ------------------------------------------------------------ secrets */
@@ -1052,6 +1089,27 @@ static void check_trigger(struct chk *c, const struct ast_trigger *t)
 	c->t = NULL;
 }
 
+struct path_ctx {
+	struct chk *c;
+	const struct ast_project *p;
+};
+
+static void report_path(size_t i, size_t first, void *ctx)
+{
+	struct path_ctx *pc = ctx;
+	const struct ast_trigger *t = &pc->p->triggers[i], *u = &pc->p->triggers[first];
+	const char *path = webhook_path(pc->c, t);
+	const char *other = u->name.s ? u->name.s : "?";
+	struct loc at = t->webhook->path.s ? t->webhook->path.loc : t->webhook->loc;
+	struct loc was = u->webhook->path.s ? u->webhook->path.loc : u->webhook->loc;
+	diag_error(pc->c->d, at, "duplicate-path", "webhook path '%s' is already served by trigger '%s'",
+		   path, other);
+	if (u->webhook->path.s)
+		diag_note(pc->c->d, was, "trigger '%s' takes it here", other);
+	else
+		diag_note(pc->c->d, was, "trigger '%s' takes it here, by default (/webhooks/NAME)", other);
+}
+
 static const struct ast_str *trigger_name(const void *arr, size_t i)
 {
 	return &((const struct ast_trigger *)arr)[i].name;
@@ -1076,31 +1134,14 @@ unsigned check_project(struct arena *a, struct diag *d, const struct sources *s,
 		check_trigger(&c, &p->triggers[i]);
 
 	/* Two webhooks on one path. */
+	struct named *paths = arena_alloc(a, (p->ntriggers ? p->ntriggers : 1) * sizeof(*paths));
+	size_t npaths = 0;
 	for (size_t i = 0; i < p->ntriggers; i++) {
-		const struct ast_trigger *t = &p->triggers[i];
-		if (!t->webhook)
-			continue;
-		const char *path = webhook_path(&c, t);
-		for (size_t j = 0; path && j < i; j++) {
-			const struct ast_trigger *u = &p->triggers[j];
-			if (!u->webhook)
-				continue;
-			const char *other = webhook_path(&c, u);
-			if (other && !strcmp(path, other)) {
-				struct loc at = t->webhook->path.s ? t->webhook->path.loc : t->webhook->loc;
-				struct loc was = u->webhook->path.s ? u->webhook->path.loc : u->webhook->loc;
-				diag_error(d, at, "duplicate-path",
-					   "webhook path '%s' is already served by trigger '%s'", path,
-					   u->name.s ? u->name.s : "?");
-				if (u->webhook->path.s)
-					diag_note(d, was, "trigger '%s' takes it here",
-						  u->name.s ? u->name.s : "?");
-				else
-					diag_note(d, was, "trigger '%s' takes it here, by default "
-						  "(/webhooks/NAME)", u->name.s ? u->name.s : "?");
-				break;
-			}
-		}
+		const char *path = p->triggers[i].webhook ? webhook_path(&c, &p->triggers[i]) : NULL;
+		if (path)
+			paths[npaths++] = (struct named){ path, i };
 	}
+	struct path_ctx pc = { &c, p };
+	find_duplicates(paths, npaths, report_path, &pc);
 	return diag_errors(d) - before;
 }
