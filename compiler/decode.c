@@ -386,6 +386,13 @@ static const struct schema monthly_schema = SCHEMA("a monthly schedule", monthly
 static void decode_value(struct dec *dc, const struct field *f, const struct tree *v, void *obj)
 {
 	void *p = (char *)obj + f->off;
+	/* A key with no value (`default:`) leaves it unset, as if the key were
+	 * not written; maps decode it as empty.  `~` and `null` stay text here:
+	 * the formatters print the string "null" plain, so only the empty
+	 * plain scalar is a null both languages keep apart from "". */
+	if (v->kind == TREE_SCALAR && v->u.scalar.style == STYLE_PLAIN && v->u.scalar.len == 0 &&
+	    f->type != FT_BINDINGS && f->type != FT_BINDINGS_L && f->type != FT_MONTHLY)
+		return;
 	switch (f->type) {
 	case FT_STR:
 		if (want_scalar(dc, v, f->key, "a value"))

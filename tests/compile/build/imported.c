@@ -25,6 +25,7 @@ static const struct trig_input s0_inputs[] = {
 static const struct trig_param s1_params[] = {
 	{ .name = "epochs", .type = TRIG_PARAM_INTEGER, .default_value = "3", .pass_as = NULL, .optional = false },
 	{ .name = "lr", .type = TRIG_PARAM_FLOAT, .default_value = "0.01", .pass_as = "--learning-rate={v}", .optional = false },
+	{ .name = "notes", .type = TRIG_PARAM_STRING, .default_value = NULL, .pass_as = NULL, .optional = true },
 };
 static const struct trig_input s1_inputs[] = {
 	{ .name = "dataset", .defaults = NULL, .ndefaults = 0, .optional = false },
@@ -32,18 +33,18 @@ static const struct trig_input s1_inputs[] = {
 static const struct trig_env s1_env[] = {
 	{ "OMP_NUM_THREADS", "4" },
 };
-#line 36 "imported.c"
+#line 37 "imported.c"
 
-/* ---- step 'evaluate' (valohai.yaml:29) ---- */
-#line 29 "valohai.yaml"
+/* ---- step 'evaluate' (valohai.yaml:33) ---- */
+#line 33 "valohai.yaml"
 static const struct trig_input s2_inputs[] = {
 	{ .name = "model", .defaults = NULL, .ndefaults = 0, .optional = false },
 };
-#line 43 "imported.c"
+#line 44 "imported.c"
 
-/* ---- step 'Report * / for ? ?= Q1 / * draft' (valohai.yaml:37) ---- */
-#line 37 "valohai.yaml"
-#line 47 "imported.c"
+/* ---- step 'Report * / for ? ?= Q1 / * draft' (valohai.yaml:41) ---- */
+#line 41 "valohai.yaml"
+#line 48 "imported.c"
 
 static const struct trig_step steps[] = {
 	{
@@ -58,7 +59,7 @@ static const struct trig_step steps[] = {
 		.name = "train",
 		.command = "pip install -r requirements.txt\npython3 train.py {parameters}",
 		.image = "python:3.12",
-		.params = s1_params, .nparams = 2,
+		.params = s1_params, .nparams = 3,
 		.inputs = s1_inputs, .ninputs = 1,
 		.env = s1_env, .nenv = 1,
 	},
@@ -80,8 +81,8 @@ static const struct trig_step steps[] = {
 	},
 };
 
-/* ---- pipeline 'training' (valohai.yaml:41) ---- */
-#line 41 "valohai.yaml"
+/* ---- pipeline 'training' (valohai.yaml:45) ---- */
+#line 45 "valohai.yaml"
 static const struct trig_node p0_nodes[] = {
 	{ "prep", &steps[0] },
 	{ "train", &steps[1] },
@@ -89,7 +90,7 @@ static const struct trig_node p0_nodes[] = {
 static const struct trig_edge p0_edges[] = {
 	{ 0, 1, "output", "*", "input", "dataset" },
 };
-#line 93 "imported.c"
+#line 94 "imported.c"
 
 static const struct trig_pipeline pipelines[] = {
 	{ "training", p0_nodes, 2, p0_edges, 1 },
@@ -123,7 +124,7 @@ static const struct trig_action t_new_images_actions6[] = {
 	  .parameters = t_new_images_parameters3, .nparameters = 1,
 	  .inputs = t_new_images_inputs5, .ninputs = 1 },
 };
-#line 127 "imported.c"
+#line 128 "imported.c"
 
 /* ---- trigger 'promoted' (imported.yaml:29) ---- */
 #line 29 "imported.yaml"
@@ -148,7 +149,7 @@ static const struct trig_action t_promoted_actions4[] = {
 	  .title = { .source = "evaluate {{ event.data.model_version.uri }}", .pieces = t_promoted_tmpl3, .npieces = 2 },
 	  .payload_input = "model" },
 };
-#line 152 "imported.c"
+#line 153 "imported.c"
 
 /* ---- trigger 'weekly-copy' (imported.yaml:42) ---- */
 #line 42 "imported.yaml"
@@ -177,7 +178,7 @@ static const struct trig_action t_weekly_copy_actions2[] = {
 	  .pipeline = &pipelines[0],
 	  .parameters = t_weekly_copy_parameters1, .nparameters = 1 },
 };
-#line 181 "imported.c"
+#line 182 "imported.c"
 
 static const struct trig_trigger triggers[] = {
 	{
@@ -229,7 +230,7 @@ static const struct trig_project project = {
 	.abi = TRIG_ABI,
 	.name = "imported",
 	.trigc_version = "@VERSION@",
-	.defs_hash = "6891292620fe115a",
+	.defs_hash = "7899abb1e01315b6",
 	.backend = {
 		.kind = TRIG_BACKEND_VALOHAI,
 		.workdir = "@DIR@",
