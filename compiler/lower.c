@@ -52,8 +52,10 @@ static uint16_t path_slot(struct low *l, const struct trig_field *f)
 		if (same_segs(&l->paths[i], f))
 			return (uint16_t)i;
 	assert(l->npaths < UINT16_MAX);
-	*ARENA_PUSH(l->a, l->paths, l->npaths, l->cappaths) = *f;
-	return (uint16_t)(l->npaths - 1);
+	struct trig_field *slot = ARENA_PUSH(l->a, l->paths, l->npaths, l->cappaths);
+	*slot = *f;
+	slot->path_id = (uint16_t)(l->npaths - 1);
+	return slot->path_id;
 }
 
 static struct trig_field lower_field(struct low *l, const struct fieldref *r)

@@ -6,8 +6,9 @@ cat > p.trig <<'DEFS'
 project cli
 
 step hello {
-    command "echo hello {parameter:who}"
+    command "echo hello {parameter:who} from {parameter:where}"
     parameter who: string = "world"
+    parameter where: string = "here"
 }
 
 step broken {
@@ -32,7 +33,10 @@ trigger vixie {
 
 trigger quarter {
     schedule every 15m
-    run execution hello { parameter who = payload.user.name }
+    run execution hello {
+        parameter who = payload.user.name
+        parameter where = payload.repository.full_name
+    }
 }
 
 trigger fails {
@@ -87,12 +91,18 @@ expect_grep '^helsinki .*(Europe/Helsinki)' l.txt
 ./cli list --json > l.json
 expect_grep '"name":"quarter","kind":"schedule","enabled":true,"when":"every 15m"' l.json
 
-# fire with a payload: the template reads it; exit 0 when it completed
-printf '{"user": {"name": "Ada Lovelace; rm -rf /"}}' > payload.json
+# fire with a payload: the templates read two of its paths (a pretty-printed
+# document, as files usually are); exit 0 when it completed
+cat > payload.json <<'JSON'
+{
+    "repository": {"full_name": "octo/mnist", "private": false},
+    "user": {"name": "Ada Lovelace; rm -rf /"}
+}
+JSON
 ./cli fire quarter --payload payload.json > fire.txt 2>fire.err || fail "fire quarter: $(cat fire.err)"
 expect_grep '^launch l-' fire.txt
 exec_id=$(sed -n 's/^execution //p' fire.txt)
-expect_grep '^hello Ada Lovelace; rm -rf /$' ".trig-state/executions/$exec_id/stdout.log"
+expect_grep '^hello Ada Lovelace; rm -rf / from octo/mnist$' ".trig-state/executions/$exec_id/stdout.log"
 # an invalid payload is refused before anything is journalled or run
 printf '{"user": ' > bad.json
 rc=0; ./cli fire quarter --payload bad.json 2>fire.err || rc=$?

@@ -221,16 +221,16 @@ static const struct trig_trigger triggers[] = {
 
 static const struct trig_field paths[] = {
 	{ .root = TRIG_ROOT_EVENT, .text = "event.data.dataset.name", .segs = path_segs0, .nsegs = 3, .path_id = 0 },
-	{ .root = TRIG_ROOT_EVENT, .text = "event.data.version.uri", .segs = path_segs0, .nsegs = 3, .path_id = 0 },
-	{ .root = TRIG_ROOT_EVENT, .text = "event.data.model_version.status", .segs = path_segs0, .nsegs = 3, .path_id = 0 },
-	{ .root = TRIG_ROOT_EVENT, .text = "event.data.model_version.uri", .segs = path_segs0, .nsegs = 3, .path_id = 0 },
+	{ .root = TRIG_ROOT_EVENT, .text = "event.data.version.uri", .segs = path_segs1, .nsegs = 3, .path_id = 1 },
+	{ .root = TRIG_ROOT_EVENT, .text = "event.data.model_version.status", .segs = path_segs2, .nsegs = 3, .path_id = 2 },
+	{ .root = TRIG_ROOT_EVENT, .text = "event.data.model_version.uri", .segs = path_segs3, .nsegs = 3, .path_id = 3 },
 };
 
 static const struct trig_project project = {
 	.abi = TRIG_ABI,
 	.name = "imported",
 	.trigc_version = "@VERSION@",
-	.defs_hash = "7899abb1e01315b6",
+	.defs_hash = "3be7fecd49632269",
 	.backend = {
 		.kind = TRIG_BACKEND_VALOHAI,
 		.workdir = "@DIR@",
