@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "json_iter.h"
 #include "log.h"
@@ -235,11 +236,16 @@ static void begin_record(struct launch *la, const struct trig_launch_req *req, i
 		}
 		buf_addc(b, '}');
 	}
+	/* The body's exact bytes, in base64: a record is one line, and a
+	 * body need be neither one line nor JSON nor UTF-8. */
 	buf_adds(b, "],\"payload\":");
-	if (la->payload)
-		buf_add(b, la->payload, la->payload_len);
-	else
+	if (la->payload) {
+		buf_addc(b, '"');
+		trig_base64_encode(b, la->payload, la->payload_len);
+		buf_addc(b, '"');
+	} else {
 		buf_adds(b, "null");
+	}
 	buf_addc(b, '}');
 }
 
@@ -766,11 +772,20 @@ int trig_launcher_resume(struct trig_launcher *l, const char *id, const char *be
 	for (size_t i = 0; i < nacts && trig_json_iter_next(&it, NULL, &item) == 1; i++)
 		if (read_action(la, &item, &la->acts[i], err, sizeof(err)) != 0)
 			goto fail;
-	if (v[3].type != TRIG_JSON_ABSENT && v[3].type != TRIG_JSON_NULL) {
-		la->payload = trig_xmalloc(v[3].len + 1);
-		memcpy(la->payload, v[3].raw, v[3].len);
-		la->payload[v[3].len] = 0;
-		la->payload_len = v[3].len;
+	if (v[3].type == TRIG_JSON_STRING) {
+		/* Base64 has no escapes: the raw text between the quotes. */
+		la->payload = trig_xmalloc(v[3].len / 4 * 3 + 3);
+		long n = trig_base64_decode(v[3].raw + 1, v[3].len - 2, TRIG_B64_STD,
+					    (uint8_t *)la->payload);
+		if (n < 0) {
+			snprintf(err, sizeof(err), "its payload is not base64");
+			goto fail;
+		}
+		la->payload[n] = 0;
+		la->payload_len = (size_t)n;
+	} else if (v[3].type != TRIG_JSON_ABSENT && v[3].type != TRIG_JSON_NULL) {
+		snprintf(err, sizeof(err), "its payload is not a string");
+		goto fail;
 	}
 	trig_json_query_free(q);
 	buf_release(&name);

@@ -285,7 +285,9 @@ START_TEST(launch_runs_and_ends)
 {
 	struct env e;
 	env_open(&e, 0);
-	const char *payload = "{\"user\": {\"name\": \"Ada; $(touch PWNED) 'x'\"}}";
+	/* Pretty-printed, as bodies often are: the journal's one-line record
+	 * must hold it all the same. */
+	const char *payload = "{\n  \"user\": {\"name\": \"Ada; $(touch PWNED) 'x'\"}\n}\n";
 	struct trig_launch_req req = {
 		.trigger = &triggers[0], .kind = TRIG_LAUNCH_FIRE, .payload = payload,
 		.payload_len = strlen(payload),
@@ -373,20 +375,24 @@ START_TEST(resume_from_journal)
 	const char *gone = "{\"v\":1,\"launch\":\"l-2\",\"trigger\":\"removed\",\"kind\":\"webhook\","
 			   "\"actions\":[],\"payload\":null}";
 	ck_assert_int_eq(trig_journal_begin(j, "l-2", gone, strlen(gone)), 0);
+	const char *mangled = "{\"v\":1,\"launch\":\"l-3\",\"trigger\":\"hello\",\"kind\":\"fire\","
+			      "\"actions\":[],\"payload\":\"eyJ4Ijox!Q==\"}";
+	ck_assert_int_eq(trig_journal_begin(j, "l-3", mangled, strlen(mangled)), 0);
 	trig_journal_close(j);
 	trig_state_close(st);
 
 	struct env e;
 	env_open(&e, TRIG_STATE_SERVER);
 	ck_assert_int_eq(trig_journal_recover(e.st, count_pending, NULL, err, sizeof(err)), 0);
-	ck_assert_uint_eq(pending_count, 2);
+	ck_assert_uint_eq(pending_count, 3);
 	ck_assert_int_eq(trig_launcher_resume(e.l, "l-01M8D5J7XJFD8YX5949B8CAJA0", rec), 0);
 	ck_assert_int_eq(trig_launcher_resume(e.l, "l-2", gone), -1);
+	ck_assert_int_eq(trig_launcher_resume(e.l, "l-3", mangled), -1);
 	trig_launcher_wait(e.l);
 	ck_assert_str_eq(slurp("%s/state/executions/%s/outputs/out", "e-01M8D5J7XJFD8YX5949B8CAJA1"),
 			 "from \"journal\"");
 	env_close(&e);
-	/* Both ended: the resumed one completed, the other with its error. */
+	/* All ended: the resumed one completed, the others with their errors. */
 	ck_assert_uint_eq(recover_pending(), 0);
 }
 END_TEST
