@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "frontend.h"
 #include "timeutil.h"
@@ -1269,15 +1270,26 @@ static void import_file(struct dec *dc, const struct ast_str *name, uint32_t fro
 			return;
 		}
 	}
-	uint32_t file = sources_load(dc->s, path);
-	if (!file) {
+	/* Look before reading: a name is not read unless it is a .yaml or
+	 * .yml regular file (not a device or a pipe that never ends). */
+	const char *ext = strrchr(path, '.');
+	if (!ext || strchr(ext, '/') || (strcmp(ext, ".yaml") != 0 && strcmp(ext, ".yml") != 0)) {
+		diag_error(dc->d, name->loc, "import",
+			   "'%s' is not a valohai.yaml (imports are .yaml or .yml files)", name->s);
+		return;
+	}
+	struct stat st;
+	if (stat(path, &st) != 0) {
 		diag_error(dc->d, name->loc, "import", "cannot read '%s': %s", path, strerror(errno));
 		return;
 	}
-	const char *ext = strrchr(path, '.');
-	if (!ext || (strcmp(ext, ".yaml") != 0 && strcmp(ext, ".yml") != 0)) {
-		diag_error(dc->d, name->loc, "import",
-			   "'%s' is not a valohai.yaml (imports are .yaml or .yml files)", name->s);
+	if (!S_ISREG(st.st_mode)) {
+		diag_error(dc->d, name->loc, "import", "'%s' is not a regular file", path);
+		return;
+	}
+	uint32_t file = sources_load(dc->s, path);
+	if (!file) {
+		diag_error(dc->d, name->loc, "import", "cannot read '%s': %s", path, strerror(errno));
 		return;
 	}
 	struct tree *root = yaml_parse(dc->a, dc->d, dc->s, file);
