@@ -415,9 +415,14 @@ static void dispatch(struct launch *la, const char *payload, size_t payload_len)
 			a->status = ACT_SKIPPED;        /* no request to answer */
 			continue;
 		}
-		if (a->kind != TRIG_ACTION_RUN_EXECUTION) {
+		const char *unsupported = NULL;
+		if (a->kind != TRIG_ACTION_RUN_EXECUTION)
+			unsupported = "this action is not supported by this runtime yet";
+		else if (l->cfg.project->backend.kind != TRIG_BACKEND_LOCAL)
+			unsupported = "the valohai backend is not supported by this runtime yet";
+		if (unsupported) {
 			a->status = ACT_FAILED_START;
-			a->error = own(la, trig_xstrdup("this action is not supported by this runtime yet"));
+			a->error = own(la, trig_xstrdup(unsupported));
 			trig_warn("launch %s (trigger '%s'): action %zu '%s': %s", la->id,
 				  la->trigger->name, i + 1, action_names[a->kind], a->error);
 			failed = true;
@@ -556,6 +561,11 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 
 	launch_register(l, la);
 	dispatch(la, la->payload, la->payload_len);
+	pthread_mutex_lock(&l->mu);     /* workers update the statuses */
+	for (size_t i = 0; i < la->nacts; i++)
+		if (la->acts[i].status == ACT_FAILED_START)
+			info->nfailed++;
+	pthread_mutex_unlock(&l->mu);
 
 	/* The audit record, with each action's state after dispatch. */
 	struct buf b = BUF_INIT;

@@ -69,6 +69,7 @@ struct trig_launch_info {
 	char id[TRIG_ID_MAX];
 	uint32_t nexecutions;
 	char execution_ids[16][TRIG_ID_MAX];    /* the first 16 */
+	uint32_t nfailed;       /* actions that could not start (the chain stopped) */
 };
 
 /* Accepts a launch (steps 1-4 above).  0: journalled and started (*info

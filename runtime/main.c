@@ -287,6 +287,9 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 		nsched += c->p->triggers[i].kind == TRIG_KIND_SCHEDULE;
 	trig_info("serving project '%s' (%u triggers, %u scheduled) on %s, port %u, state '%s'",
 		  c->p->name, c->p->ntriggers, nsched, listen, trig_http_port(http), c->state_dir);
+	if (c->p->backend.kind != TRIG_BACKEND_LOCAL)
+		trig_warn("the definitions ask for the valohai backend, which this runtime does not "
+			  "support yet: every run-execution will fail to start");
 
 	for (;;) {
 		int sig;
@@ -524,7 +527,7 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 			printf("usage: %s fire NAME [--payload FILE] [--force]\n\n"
 			       "Launch trigger NAME now, as if it fired, and wait for its executions.\n"
 			       "Conditions are not checked.  Prints the launch and execution ids; exits\n"
-			       "0 when every execution completed, 1 otherwise.\n\n"
+			       "0 when every action started and every execution completed, 1 otherwise.\n\n"
 			       "      --payload FILE   a JSON document for the payload.* templates ('-': stdin)\n"
 			       "      --force          fire even when the trigger is disabled\n"
 			       "      --workdir DIR    where step commands run\n%s", c->prog, state_help);
@@ -576,11 +579,16 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 			trig_launcher_wait(e.launcher);
 			unsigned counts[4];
 			trig_launcher_counts(e.launcher, counts);
-			if (counts[TRIG_EXEC_FAILED] + counts[TRIG_EXEC_ERROR] + counts[TRIG_EXEC_STOPPED])
+			if (info.nfailed || counts[TRIG_EXEC_FAILED] + counts[TRIG_EXEC_ERROR] +
+						    counts[TRIG_EXEC_STOPPED])
 				rc = EXIT_FAIL;
 			fprintf(stderr, "%s: %u completed, %u failed, %u could not start\n", c->prog,
 				counts[TRIG_EXEC_COMPLETED], counts[TRIG_EXEC_FAILED],
 				counts[TRIG_EXEC_ERROR]);
+			if (info.nfailed)
+				fprintf(stderr, "%s: %u action%s could not start; see '%s logs %s'\n",
+					c->prog, info.nfailed, info.nfailed == 1 ? "" : "s", c->prog,
+					t->name);
 		}
 	}
 	engine_close(&e, 0);

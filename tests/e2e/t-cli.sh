@@ -43,6 +43,12 @@ trigger fails {
     schedule daily "06:00"
     run execution broken
 }
+
+trigger pull {
+    schedule daily "07:00"
+    fetch repository
+    run execution hello
+}
 DEFS
 build p.trig ./cli
 
@@ -114,6 +120,15 @@ expect_eq "fire of a failing step" "$rc" 1
 ./cli executions > e.txt
 expect_grep 'fails  *broken  *failed  *3' e.txt
 
+# an action this runtime cannot run yet: the chain stops there, the
+# execution after it never starts, and fire says so and exits 1
+rc=0; ./cli fire pull > fire.txt 2>fire.err || rc=$?
+expect_eq "fire of an unsupported action" "$rc" 1
+expect_grep '1 action could not start' fire.err
+./cli logs pull --json > pull.json
+expect_grep '"action":"fetch-repository","status":"error","error":"this action is not supported' pull.json
+expect_grep '"action":"run-execution","step":"hello","id":"e-[0-9A-Z]*","status":"skipped"' pull.json
+
 # enable / disable persist in the state folder
 ./cli disable nightly 2>/dev/null
 ./cli list | grep -q '^nightly  *schedule  *no ' || fail "disable not shown by list"
@@ -129,6 +144,30 @@ expect_grep 'is disabled' fire.err
 expect_grep 'nightly  *fire  *disabled' d.txt
 [ "$(./cli logs quarter --outcome error | wc -l)" -eq 1 ] || fail "logs quarter --outcome error"
 ./cli logs --json --since 1h > all.json
-[ "$(wc -l < all.json)" -eq 5 ] || fail "expected 5 audit records, got $(wc -l < all.json)"
+[ "$(wc -l < all.json)" -eq 6 ] || fail "expected 6 audit records, got $(wc -l < all.json)"
 ./cli logs --since 2999-01-01T00:00:00Z > none.txt
 [ ! -s none.txt ] || fail "--since in the future printed records"
+
+# the valohai backend is not in this runtime yet: serve warns, and a
+# launch fails to start with a clear error instead of running locally
+cat > remote.yaml <<'DEFS'
+project: remote
+backend:
+  kind: valohai
+  url: https://app.valohai.com
+  token: {env: VALOHAI_TOKEN}
+  project-id: 0170a7c5-1a8f-4b7e-9d44-1c2c3e4f5a6b
+steps:
+  - name: hello
+    command: touch ran-locally
+triggers:
+  - name: nightly
+    schedule: {cron: "0 2 * * *"}
+    actions:
+      - run-execution: {step: hello}
+DEFS
+build remote.yaml ./remote
+rc=0; ./remote fire nightly --state remote-state > /dev/null 2>fire.err || rc=$?
+expect_eq "fire on the valohai backend" "$rc" 1
+expect_grep 'valohai backend is not supported' remote-state/audit.jsonl
+[ ! -e ran-locally ] || fail "the valohai backend ran the step locally"
