@@ -351,9 +351,9 @@ static void check_backend(struct chk *c, const struct ast_backend *b, uint32_t m
 {
 	if (!b)
 		return;
-	if (b->max_parallel.set && (b->max_parallel.v < 1 || b->max_parallel.v > 4096))
+	if (b->max_parallel.set && (b->max_parallel.v < 1 || b->max_parallel.v > 1024))
 		diag_error(c->d, b->max_parallel.loc, "bad-value",
-			   "'max-parallel' must be between 1 and 4096");
+			   "'max-parallel' must be between 1 and 1024");
 	check_secret(c, &b->token, "the backend", "token", false, b->loc);
 	if (b->kind.set && b->kind.v == AST_BACKEND_VALOHAI) {
 		if (!b->url.s)
@@ -368,13 +368,8 @@ static void check_backend(struct chk *c, const struct ast_backend *b, uint32_t m
 		const struct ast_str *dir = dirs[i];
 		if (!dir->s)
 			continue;
-		const struct source *src = sources_get(c->s, dir->loc.file ? dir->loc.file : main_file);
-		char path[4096];
-		if (dir->s[0] == '/' || !src || !strchr(src->path, '/'))
-			snprintf(path, sizeof(path), "%s", dir->s);
-		else
-			snprintf(path, sizeof(path), "%.*s/%s",
-				 (int)(strrchr(src->path, '/') - src->path), src->path, dir->s);
+		const char *path = source_relative(c->a, c->s, dir->loc.file ? dir->loc.file : main_file,
+						   dir->s);
 		struct stat st;
 		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 			diag_error(c->d, dir->loc, "workdir", "%s '%s' is not a folder",

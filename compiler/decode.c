@@ -1244,11 +1244,7 @@ static void decode_valohai(struct dec *dc, const struct tree *root, struct ast_p
 /* NAME as written in file FROM, relative to FROM's folder. */
 static char *import_path(struct dec *dc, const char *name, uint32_t from)
 {
-	const struct source *src = sources_get(dc->s, from);
-	if (name[0] == '/' || !src || !strchr(src->path, '/'))
-		return arena_strdup(dc->a, name);
-	const char *slash = strrchr(src->path, '/');
-	return arena_printf(dc->a, "%.*s/%s", (int)(slash - src->path), src->path, name);
+	return source_relative(dc->a, dc->s, from, name);
 }
 
 static void import_file(struct dec *dc, const struct ast_str *name, uint32_t from,

@@ -620,9 +620,12 @@ static void lower_trigger(struct low *l, const struct ast_trigger *t, struct tri
 
 /* ------------------------------------------------------------ project */
 
-static char *resolve_dir(struct low *l, const char *base, const char *dir, char *err, size_t errlen)
+/* The absolute, symlink-free folder DIR names, relative to the file it is
+ * written in (MAIN_FILE when it has no position). */
+static char *resolve_dir(struct low *l, const struct sources *s, const struct ast_str *dir,
+			 uint32_t main_file, char *err, size_t errlen)
 {
-	char *joined = dir[0] == '/' ? arena_strdup(l->a, dir) : arena_printf(l->a, "%s/%s", base, dir);
+	char *joined = source_relative(l->a, s, dir->loc.file ? dir->loc.file : main_file, dir->s);
 	char *real = realpath(joined, NULL);
 	if (!real) {
 		snprintf(err, errlen, "cannot resolve '%s': %s", joined, strerror(errno));
@@ -651,19 +654,21 @@ int lower_project(struct arena *a, const struct sources *s, const struct ast_pro
 	const char *dir = slash ? arena_strndup(a, main->path, (size_t)(slash - main->path)) : ".";
 	if (slash == main->path)
 		dir = "/";
-	out->basedir = resolve_dir(&l, ".", dir, err, errlen);
+	struct ast_str here = { .s = dir };
+	out->basedir = resolve_dir(&l, s, &here, 0, err, errlen);
 	if (!out->basedir)
 		return -1;
 
 	const struct ast_backend *b = ast->backend;
 	p->backend.kind = b && b->kind.set && b->kind.v == AST_BACKEND_VALOHAI ? TRIG_BACKEND_VALOHAI
 									      : TRIG_BACKEND_LOCAL;
-	p->backend.workdir = b && b->workdir.s ? resolve_dir(&l, out->basedir, b->workdir.s, err, errlen)
+	/* A folder is relative to the file that names it, as lint checked. */
+	p->backend.workdir = b && b->workdir.s ? resolve_dir(&l, s, &b->workdir, ast->main_file, err, errlen)
 					       : out->basedir;
 	if (!p->backend.workdir)
 		return -1;
 	p->backend.repository = b && b->repository.s
-					? resolve_dir(&l, out->basedir, b->repository.s, err, errlen)
+					? resolve_dir(&l, s, &b->repository, ast->main_file, err, errlen)
 					: p->backend.workdir;
 	if (!p->backend.repository)
 		return -1;

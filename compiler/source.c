@@ -2,6 +2,7 @@
  * source.c — loading definition files and mapping offsets to lines.
  */
 #include "source.h"
+#include "arena.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -156,4 +157,13 @@ struct loc loc_sub(struct loc a, uint32_t col_off, uint32_t len)
 	a.col += col_off;
 	a.len = len;
 	return a;
+}
+
+char *source_relative(struct arena *a, const struct sources *s, uint32_t file, const char *rel)
+{
+	const struct source *src = sources_get(s, file);
+	if (rel[0] == '/' || !src || !strchr(src->path, '/'))
+		return arena_strdup(a, rel);
+	const char *slash = strrchr(src->path, '/');
+	return arena_printf(a, "%.*s/%s", (int)(slash - src->path), src->path, rel);
 }

@@ -44,6 +44,13 @@ uint32_t sources_load(struct sources *s, const char *path);
 
 const struct source *sources_get(const struct sources *s, uint32_t file);
 
+struct arena;
+
+/* REL as written in file FILE: relative to that file's folder (a path in
+ * the arena; REL itself when it is absolute or FILE has no folder).  The
+ * one rule for imports, workdir and repository. */
+char *source_relative(struct arena *a, const struct sources *s, uint32_t file, const char *rel);
+
 /* The text of LINE (1-based) without its newline; NULL if out of range. */
 const char *source_line(const struct source *src, uint32_t line, size_t *len);
 
