@@ -12,8 +12,11 @@
  * counts from the scheduler's start.  If the process was not running at a
  * tick (downtime), `catch-up: once` fires one launch at start for the
  * missed ticks (the latest of them), `catch-up: none` skips them; the last
- * tick fired is kept in the state folder across restarts.  Ticks missed
- * while running (the machine was suspended) are handled the same way.
+ * tick fired is kept in the state folder across restarts.  A tick that
+ * comes late while the process runs (the machine was suspended, the clock
+ * jumped forward) fires once on waking whatever `catch-up` says, like a
+ * cron daemon's clock-jump handling: one launch, stamped with that tick,
+ * stands for every tick missed meanwhile.
  *
  * Thread-safety: start and stop from one thread; everything else is inside.
  */
