@@ -5,7 +5,7 @@
 # BUILD_DIR/corpus/NAME (the seeds are never modified).  A crash stops the
 # run with its reproducer saved in BUILD_DIR/crashes/NAME/.
 set -eu
-dir=$1
+dir=$(cd "$1" && pwd)
 time=${FUZZ_TIME:-60}
 src=$(cd "$(dirname "$0")" && pwd)
 status=0
