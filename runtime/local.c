@@ -1746,22 +1746,13 @@ done:
 	close(dfd);
 }
 
+/* The end of an execution is logged by whoever asked for it (the launcher
+ * names the trigger and step); only a result found on disk is news here. */
 static void log_outcome(const struct job *j, const struct outcome *o)
 {
 	if (o->recorded)
 		trig_info("execution '%s' had already ended: %s", j->id,
 			  trig_exec_status_name(o->status));
-	else if (o->status == TRIG_EXEC_COMPLETED)
-		trig_info("execution '%s' completed in %lld ms", j->id, (long long)o->duration_ms);
-	else if (o->status == TRIG_EXEC_FAILED && o->signal)
-		trig_info("execution '%s' failed: killed by signal %d", j->id, o->signal);
-	else if (o->status == TRIG_EXEC_FAILED)
-		trig_info("execution '%s' failed: exit code %d", j->id, o->exit_code);
-	else if (o->status == TRIG_EXEC_STOPPED)
-		trig_info("execution '%s' stopped", j->id);
-	else
-		trig_warn("execution '%s' could not start: %s", j->id,
-			  o->error.len ? o->error.data : "");
 }
 
 static void fill_result(struct trig_exec_result *r, const struct job *j, const struct outcome *o)

@@ -16,6 +16,7 @@
  *     ticks            append-only "NAME UNIXSECONDS" lines, compacted by the server
  *     journal/         launches accepted but not finished (journal.h)
  *     audit.jsonl[.N]  the audit log (audit.h); audit.lock guards its rotation
+ *     executions/ID/   one folder per execution of the local backend (local.h)
  *     corrupt/         damaged files moved aside (never deleted)
  *
  * Ownership: trig_state_open() returns a handle that the caller owns and
