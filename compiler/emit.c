@@ -685,20 +685,29 @@ int emit_c(FILE *f, const struct ir_project *ir, const struct emit_options *opt)
 		out(&e, "};\n");
 	}
 
+	if (p->nroutes) {
+		out(&e, "\n/* Webhook routes, sorted by path for a binary search. */\n"
+			"static const struct trig_route routes[] = {\n");
+		for (uint32_t i = 0; i < p->nroutes; i++)
+			out(&e, "\t{ %s, %u },\n", lit(&e, p->routes[i].path), p->routes[i].trigger);
+		out(&e, "};\n");
+	}
+
 	const struct trig_backend *b = &p->backend;
 	out(&e, "\nstatic const struct trig_project project = {\n"
 		"\t.abi = TRIG_ABI,\n\t.name = %s,\n\t.trigc_version = %s,\n\t.defs_hash = %s,\n"
 		"\t.backend = {\n\t\t.kind = %s,\n\t\t.workdir = %s,\n\t\t.repository = %s,\n"
 		"\t\t.max_parallel = %u,\n\t\t.url = %s,\n\t\t.token = %s,\n\t\t.project_id = %s,\n\t},\n"
 		"\t.steps = %s, .nsteps = %u,\n\t.pipelines = %s, .npipelines = %u,\n"
-		"\t.triggers = %s, .ntriggers = %u,\n\t.paths = %s, .npaths = %u,\n};\n",
+		"\t.triggers = %s, .ntriggers = %u,\n\t.paths = %s, .npaths = %u,\n"
+		"\t.routes = %s, .nroutes = %u,\n};\n",
 	    lit(&e, p->name), lit(&e, p->trigc_version), lit(&e, p->defs_hash),
 	    b->kind == TRIG_BACKEND_VALOHAI ? "TRIG_BACKEND_VALOHAI" : "TRIG_BACKEND_LOCAL",
 	    lit(&e, b->workdir), lit(&e, b->repository), b->max_parallel, lit(&e, b->url),
 	    init_secret(&e, &b->token), lit(&e, b->project_id),
 	    p->nsteps ? "steps" : "NULL", p->nsteps, p->npipelines ? "pipelines" : "NULL",
 	    p->npipelines, p->ntriggers ? "triggers" : "NULL", p->ntriggers,
-	    p->npaths ? "paths" : "NULL", p->npaths);
+	    p->npaths ? "paths" : "NULL", p->npaths, p->nroutes ? "routes" : "NULL", p->nroutes);
 	out(&e, "\nint main(int argc, char **argv)\n{\n\treturn trig_main(&project, argc, argv);\n}\n");
 	int err = e.err;
 	arena_free(&e.a);

@@ -636,6 +636,11 @@ static char *resolve_dir(struct low *l, const struct sources *s, const struct as
 	return out;
 }
 
+static int cmp_routes(const void *a, const void *b)
+{
+	return strcmp(((const struct trig_route *)a)->path, ((const struct trig_route *)b)->path);
+}
+
 int lower_project(struct arena *a, const struct sources *s, const struct ast_project *ast,
 		  const char *defs_hash, struct ir_project *out, char *err, size_t errlen)
 {
@@ -710,5 +715,15 @@ int lower_project(struct arena *a, const struct sources *s, const struct ast_pro
 	p->ntriggers = (uint32_t)ast->ntriggers;
 	p->paths = l.npaths ? l.paths : NULL;
 	p->npaths = (uint32_t)l.npaths;
+
+	/* The routing table: webhook paths sorted, for a binary search. */
+	struct trig_route *routes = arena_alloc(a, (p->ntriggers ? p->ntriggers : 1) * sizeof(*routes));
+	uint32_t nroutes = 0;
+	for (uint32_t i = 0; i < p->ntriggers; i++)
+		if (trs[i].webhook)
+			routes[nroutes++] = (struct trig_route){ trs[i].webhook->path, i };
+	qsort(routes, nroutes, sizeof(*routes), cmp_routes);
+	p->routes = nroutes ? routes : NULL;
+	p->nroutes = nroutes;
 	return 0;
 }

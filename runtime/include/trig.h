@@ -382,6 +382,13 @@ struct trig_trigger {
 	uint32_t nactions;
 };
 
+/* A webhook route: the routes are sorted by path (strcmp) at build time,
+ * so the server finds a request's trigger by binary search. */
+struct trig_route {
+	const char *path;
+	uint32_t trigger;       /* index into trig_project.triggers */
+};
+
 enum trig_backend_kind { TRIG_BACKEND_LOCAL, TRIG_BACKEND_VALOHAI };
 
 struct trig_backend {
@@ -410,6 +417,8 @@ struct trig_project {
 	 * the one-pass extractor; trig_field.path_id indexes it. */
 	const struct trig_field *paths;
 	uint32_t npaths;
+	const struct trig_route *routes;        /* webhook paths, sorted */
+	uint32_t nroutes;
 };
 
 /* Runs the program's command line; returns the process exit status. */

@@ -230,7 +230,7 @@ static const struct trig_project project = {
 	.abi = TRIG_ABI,
 	.name = "imported",
 	.trigc_version = "@VERSION@",
-	.defs_hash = "3be7fecd49632269",
+	.defs_hash = "65f5cd2d0a8dd12b",
 	.backend = {
 		.kind = TRIG_BACKEND_VALOHAI,
 		.workdir = "@DIR@",
@@ -244,6 +244,7 @@ static const struct trig_project project = {
 	.pipelines = pipelines, .npipelines = 1,
 	.triggers = triggers, .ntriggers = 3,
 	.paths = paths, .npaths = 4,
+	.routes = NULL, .nroutes = 0,
 };
 
 int main(int argc, char **argv)

@@ -379,7 +379,7 @@ static const struct trig_project project = {
 	.abi = TRIG_ABI,
 	.name = "schedules",
 	.trigc_version = "@VERSION@",
-	.defs_hash = "10a77db3b2c8d061",
+	.defs_hash = "899297319857c0de",
 	.backend = {
 		.kind = TRIG_BACKEND_LOCAL,
 		.workdir = "@DIR@",
@@ -393,6 +393,7 @@ static const struct trig_project project = {
 	.pipelines = pipelines, .npipelines = 1,
 	.triggers = triggers, .ntriggers = 8,
 	.paths = NULL, .npaths = 0,
+	.routes = NULL, .nroutes = 0,
 };
 
 int main(int argc, char **argv)

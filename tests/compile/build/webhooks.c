@@ -563,11 +563,22 @@ static const struct trig_field paths[] = {
 	{ .root = TRIG_ROOT_EVENT, .text = "event.data.valohai\\.execution-id", .segs = path_segs19, .nsegs = 2, .path_id = 19 },
 };
 
+/* Webhook routes, sorted by path for a binary search. */
+static const struct trig_route routes[] = {
+	{ "/hooks/custom", 4 },
+	{ "/hooks/form", 1 },
+	{ "/hooks/github", 0 },
+	{ "/hooks/secure", 3 },
+	{ "/hooks/slack", 6 },
+	{ "/hooks/stripe", 5 },
+	{ "/webhooks/bearer", 2 },
+};
+
 static const struct trig_project project = {
 	.abi = TRIG_ABI,
 	.name = "webhooks",
 	.trigc_version = "@VERSION@",
-	.defs_hash = "84cb8d16b48d768a",
+	.defs_hash = "22e186db997bdc56",
 	.backend = {
 		.kind = TRIG_BACKEND_LOCAL,
 		.workdir = "@DIR@",
@@ -581,6 +592,7 @@ static const struct trig_project project = {
 	.pipelines = pipelines, .npipelines = 1,
 	.triggers = triggers, .ntriggers = 9,
 	.paths = paths, .npaths = 20,
+	.routes = routes, .nroutes = 7,
 };
 
 int main(int argc, char **argv)
