@@ -10,6 +10,8 @@
 #   make check-all           what CI runs: check, then check under ASan + UBSan
 #   make fuzz [FUZZ_TIME=60] build the libFuzzer targets with clang and run each
 #   make bench               the benchmarks of bench/ (see bench/README.md)
+#   make bench-webhook       webhook throughput against adnanh/webhook
+#   make bench-json          the JSON extractor against a DOM parse (jansson)
 #   make demo                build the nightly-training example and serve it
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 #
@@ -92,7 +94,7 @@ TRIGC    := $(B)/bin/trigc
 TRIG_H   := $(B)/include/trig.h
 
 .PHONY: all check check-all unit compile-tests e2e examples fuzz fuzz-build \
-        bench demo install uninstall clean deps FORCE
+        bench bench-webhook bench-json demo install uninstall clean deps FORCE
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
@@ -229,6 +231,14 @@ $(B)/bench/%: bench/%.c $(LIBTRIG) $(B)/.flags
 
 bench: all $(BENCH_BIN)
 	$(Q)$(TEST_ENV) sh bench/run.sh
+
+# Webhooks against adnanh/webhook, side by side (wrk; see bench/README.md).
+bench-webhook: all
+	$(Q)$(TEST_ENV) SHARED=$(abspath ../shared) sh bench/webhook.sh
+
+# The one-pass JSON extractor against jansson's DOM (bench/jsonextract.c).
+bench-json: all
+	$(Q)$(TEST_ENV) SHARED=$(abspath ../shared) sh bench/json.sh
 
 # The nightly-training example: build it, train once now, then serve its
 # schedule until Ctrl-C.  Its state folder is examples/nightly-training/.trig-state.

@@ -1,0 +1,162 @@
+#!/bin/sh
+# webhook.sh — webhook throughput and latency, trig against adnanh/webhook,
+# side by side in one run (see bench/README.md).
+#
+#   make bench-webhook              # builds trigc and libtrig, then runs this
+#   DURATION=4 sh bench/webhook.sh  # a quick run
+#
+# Both servers run the rule of ../shared/bench/adnanh-webhook-hooks.json:
+# HMAC-SHA256 of the body in X-Hub-Signature-256 (GitHub's scheme, secret
+# "s3cret") and payload.ref equal to a value, on the real GitHub push
+# payload ../shared/testdata/github/push.0.json.  wrk (one thread, 32
+# connections) measures three cases:
+#   a. valid signature, filter not matching   (gh-nomatch)
+#   b. invalid signature                      (gh-nomatch, signature of zeros)
+#   c. launch accepted                        (gh-match: trig journals the
+#      launch, synced, and runs the step `true`; webhook runs /bin/true)
+# and the servers' RSS before and after each case.  Installs wrk and
+# webhook with apt-get when they are missing (BENCH_INSTALL=no: never).
+#
+# Settings: DURATION (8 seconds per case), CONNECTIONS (32), SHARED (the
+# shared folder; default ../shared next to the source tree), BENCH_WORK
+# (scratch; default build/bench/webhook), BENCH_RESULTS (the table;
+# default bench/results-webhook.txt).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+: "${TRIG_SRC:=$(dirname "$here")}"
+: "${TRIG_BUILD:=$TRIG_SRC/build}"
+: "${TRIGC:=$TRIG_BUILD/bin/trigc}"
+: "${SHARED:=$(cd "$TRIG_SRC/.." && pwd)/shared}"
+DURATION=${DURATION:-8}
+CONNECTIONS=${CONNECTIONS:-32}
+WORK=${BENCH_WORK:-$TRIG_BUILD/bench/webhook}
+RESULTS=${BENCH_RESULTS:-$here/results-webhook.txt}
+PAYLOAD=$SHARED/testdata/github/push.0.json
+TRIG_PORT=${TRIG_PORT:-19080}
+PEER_PORT=${PEER_PORT:-19090}
+export LC_ALL=C
+
+die() {
+	echo "bench: error: $*" >&2
+	exit 1
+}
+
+[ -x "$TRIGC" ] || die "'$TRIGC' is missing: run 'make'"
+[ -f "$PAYLOAD" ] || die "no payload at '$PAYLOAD' (set SHARED)"
+missing=
+command -v wrk >/dev/null || missing="$missing wrk"
+command -v webhook >/dev/null || missing="$missing webhook"
+if [ -n "$missing" ]; then
+	[ "${BENCH_INSTALL:-yes}" != no ] || die "missing:$missing"
+	sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 ||
+		{ $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends $missing >/dev/null; }
+fi
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cd "$WORK"
+
+cat > bench.trig <<'DEFS'
+project bench
+
+step noop {
+    command "true"
+}
+
+trigger gh-nomatch {
+    webhook POST "/hooks/gh-nomatch"
+    hmac preset github secret env BENCH_SECRET
+    when payload.ref == "refs/heads/main"
+    run execution noop
+    respond 200 "queued"
+}
+
+trigger gh-match {
+    webhook POST "/hooks/gh-match"
+    hmac preset github secret env BENCH_SECRET
+    when payload.ref == "refs/tags/simple-tag"
+    run execution noop
+    respond 200 "queued"
+}
+DEFS
+"$TRIGC" build bench.trig -o bench
+"$SHARED/bench/make-wrk-lua" "$PAYLOAD" s3cret > good.lua
+"$SHARED/bench/make-wrk-lua" "$PAYLOAD" bad > bad.lua
+
+PIDS=
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT INT TERM
+
+BENCH_SECRET=s3cret ./bench serve --quiet --listen "127.0.0.1:$TRIG_PORT" --state state \
+	2>trig.log &
+TRIG_PID=$!
+PIDS="$PIDS $TRIG_PID"
+webhook -hooks "$SHARED/bench/adnanh-webhook-hooks.json" -ip 127.0.0.1 -port "$PEER_PORT" \
+	>peer.log 2>&1 &
+PEER_PID=$!
+PIDS="$PIDS $PEER_PID"
+for port in $TRIG_PORT $PEER_PORT; do
+	i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || die "nothing answers on port $port"
+		sleep 0.1
+	done
+done
+
+rss() {
+	awk '/^VmRSS/ { print $2 }' "/proc/$1/status"
+}
+
+# run NAME SCRIPT URL — prints "req/s p99-ms non-2xx"
+run() {
+	wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$2" --latency "$3" > "$1.wrk" 2>&1 ||
+		die "wrk failed: $(cat "$1.wrk")"
+	rps=$(awk '/^Requests\/sec/ { print $2 }' "$1.wrk")
+	p99=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.2f", v }' "$1.wrk")
+	bad=$(awk '/Non-2xx/ { print $5 }' "$1.wrk")
+	echo "$rps $p99 ${bad:-0}"
+}
+
+exec 3>"$RESULTS"
+{
+	echo "# trig vs adnanh/webhook $(webhook -version 2>&1 | awk '{ print $3 }'), $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "# $(nproc) cores, wrk -t1 -c$CONNECTIONS -d${DURATION}s, payload $(wc -c < "$PAYLOAD") bytes"
+	printf '%-28s %12s %10s %10s %12s %12s\n' case server req/s p99-ms non-2xx rss-kB
+} >&3
+
+for case in a b c; do
+	case $case in
+	a) name="a. valid sig, no match"; script=good.lua; path=gh-nomatch ;;
+	b) name="b. invalid signature"; script=bad.lua; path=gh-nomatch ;;
+	c) name="c. launch accepted"; script=good.lua; path=gh-match ;;
+	esac
+	for side in trig webhook; do
+		if [ $side = trig ]; then
+			pid=$TRIG_PID url=http://127.0.0.1:$TRIG_PORT/hooks/$path
+		else
+			pid=$PEER_PID url=http://127.0.0.1:$PEER_PORT/hooks/$path
+		fi
+		before=$(rss "$pid")
+		set -- $(run "$side-$case" "$script" "$url")
+		after=$(rss "$pid")
+		printf '%-28s %12s %10s %10s %12s %12s\n' "$name" "$side" "$1" "$2" "$3" \
+			"$before->$after" >&3
+		eval "rps_${side}_$case=$1"
+	done
+	eval "ratio=\$(awk -v t=\$rps_trig_$case -v p=\$rps_webhook_$case 'BEGIN { printf \"%.1f\", t / p }')"
+	printf '%-28s %12s %10s\n' "" "trig/peer" "${ratio}x" >&3
+done
+launched=$(./bench logs --state state --outcome launched | wc -l)
+printf '# trig journalled %s launches in case c\n' "$launched" >&3
+exec 3>&-
+cat "$RESULTS"
