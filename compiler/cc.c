@@ -106,23 +106,27 @@ int cc_build(const struct cc_runtime *rt, const struct cc_job *job, char *err, s
 			fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
 		fputc('\n', stderr);
 	}
-	int rc = -1;
+	int rc = cc_spawn(argv, err, errlen);
+	free(cc_words), free(san), free(libs), free(user);
+	return rc;
+}
+
+int cc_spawn(char *const argv[], char *err, size_t errlen)
+{
 	pid_t pid;
 	int e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
 	if (e != 0) {
 		snprintf(err, errlen, "cannot run '%s': %s", argv[0], strerror(e));
-	} else {
-		int status;
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			rc = 0;
-		else if (WIFEXITED(status))
-			snprintf(err, errlen, "'%s' failed with exit status %d", argv[0],
-				 WEXITSTATUS(status));
-		else
-			snprintf(err, errlen, "'%s' was killed by signal %d", argv[0], WTERMSIG(status));
+		return -1;
 	}
-	free(cc_words), free(san), free(libs), free(user);
-	return rc;
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		snprintf(err, errlen, "'%s' failed with exit status %d", argv[0], WEXITSTATUS(status));
+	else
+		snprintf(err, errlen, "'%s' was killed by signal %d", argv[0], WTERMSIG(status));
+	return -1;
 }

@@ -33,4 +33,8 @@ struct cc_job {
  * compiler's own diagnostics have gone to stderr). */
 int cc_build(const struct cc_runtime *rt, const struct cc_job *job, char *err, size_t errlen);
 
+/* Runs ARGV (argv[0] looked up in PATH, no shell) and waits: 0 when it
+ * exits 0, else -1 with a message. */
+int cc_spawn(char *const argv[], char *err, size_t errlen);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "cron.h"
 #include "decode.h"
+#include "regex.h"
 #include "timeutil.h"
 #include "tmpl.h"
 #include "tz.h"
@@ -778,8 +779,16 @@ static void check_cond(struct chk *c, const struct ast_cond *k)
 					   "'%s' compares numbers; '%s' is not one",
 					   ast_filter_op_words[k->op], k->value.s);
 		}
-		if (k->op == AST_OP_MATCHES && k->value.s && !*k->value.s)
+		if (k->op == AST_OP_MATCHES && k->value.s && !*k->value.s) {
 			diag_error(c->d, k->value.loc, "bad-value", "an empty regular expression");
+		} else if (k->op == AST_OP_MATCHES && k->value.s) {
+			struct regex_re2c re;
+			size_t off;
+			char msg[160];
+			if (regex_to_re2c(c->a, k->value.s, &re, &off, msg, sizeof(msg)) != 0)
+				diag_error(c->d, check_loc_in(&k->value, (uint32_t)off, 1), "regex",
+					   "%s", msg);
+		}
 		if ((k->op == AST_OP_IN || k->op == AST_OP_NOT_IN) && k->values.set && !k->values.n)
 			diag_error(c->d, k->values.loc, "bad-value", "an empty list");
 		break;

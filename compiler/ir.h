@@ -27,6 +27,11 @@ struct ir_project {
 	struct loc *pipeline_loc;       /* [p.npipelines] */
 	struct loc *trigger_loc;        /* [p.ntriggers] */
 	const char *basedir;            /* absolute folder of the main file */
+	/* The DFAs of `matches` filters (dfa.h): C code, and which filter
+	 * each function serves.  Empty until dfa_generate() runs. */
+	const char *matchers_c;
+	const struct trig_cond_filter **matcher_of;     /* [nmatchers]: function i */
+	size_t nmatchers;
 };
 
 /* DEFS_HASH is stored as the project's definitions hash. */

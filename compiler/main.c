@@ -29,6 +29,7 @@
 #include "cc.h"
 #include "check.h"
 #include "decode.h"
+#include "dfa.h"
 #include "diag.h"
 #include "emit.h"
 #include "frontend.h"
@@ -361,6 +362,7 @@ static int cmd_build(int argc, char **argv)
 	struct ir_project ir;
 	char *hash = NULL;
 	if (lower_project(&u.arena, &u.src, &u.ast, "", &ir, err, sizeof(err)) != 0 ||
+	    dfa_generate(&u.arena, &ir, err, sizeof(err)) != 0 ||
 	    defs_hash(&u.arena, &ir, &hash) != 0) {
 		fprintf(stderr, "%s: error: %s\n", prog, *err ? err : "cannot hash the definitions");
 		goto out;

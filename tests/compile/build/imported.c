@@ -100,7 +100,7 @@ static const struct trig_pipeline pipelines[] = {
 #line 14 "imported.yaml"
 static const struct trig_condition t_new_images_conds0[] = {
 	{ .kind = TRIG_COND_FILTER, .source = "filter event.data.dataset.name equals images",
-	  .u.filter = { .field = { .root = TRIG_ROOT_EVENT, .text = "event.data.dataset.name", .segs = path_segs0, .nsegs = 3, .path_id = 0 }, .op = TRIG_OP_EQUALS, .value = "images", .values = NULL, .nvalues = 0, .number = 0 } },
+	  .u.filter = { .field = { .root = TRIG_ROOT_EVENT, .text = "event.data.dataset.name", .segs = path_segs0, .nsegs = 3, .path_id = 0 }, .op = TRIG_OP_EQUALS, .value = "images", .values = NULL, .nvalues = 0, .number = 0, .match = NULL } },
 };
 static const struct trig_piece t_new_images_tmpl1[] = {
 	{ .kind = TRIG_PIECE_TEXT, .text = "main", .len = 4 },
@@ -131,9 +131,9 @@ static const struct trig_action t_new_images_actions6[] = {
 static const char *const t_promoted_values0[] = { "promoted", "released", };
 static const struct trig_condition t_promoted_conds1[] = {
 	{ .kind = TRIG_COND_FILTER, .source = "filter event.data.model_version.status equals approved",
-	  .u.filter = { .field = { .root = TRIG_ROOT_EVENT, .text = "event.data.model_version.status", .segs = path_segs2, .nsegs = 3, .path_id = 2 }, .op = TRIG_OP_EQUALS, .value = "approved", .values = NULL, .nvalues = 0, .number = 0 } },
+	  .u.filter = { .field = { .root = TRIG_ROOT_EVENT, .text = "event.data.model_version.status", .segs = path_segs2, .nsegs = 3, .path_id = 2 }, .op = TRIG_OP_EQUALS, .value = "approved", .values = NULL, .nvalues = 0, .number = 0, .match = NULL } },
 	{ .kind = TRIG_COND_FILTER, .source = "filter event.data.model_version.status in [promoted, released]",
-	  .u.filter = { .field = { .root = TRIG_ROOT_EVENT, .text = "event.data.model_version.status", .segs = path_segs2, .nsegs = 3, .path_id = 2 }, .op = TRIG_OP_IN, .value = NULL, .values = t_promoted_values0, .nvalues = 2, .number = 0 } },
+	  .u.filter = { .field = { .root = TRIG_ROOT_EVENT, .text = "event.data.model_version.status", .segs = path_segs2, .nsegs = 3, .path_id = 2 }, .op = TRIG_OP_IN, .value = NULL, .values = t_promoted_values0, .nvalues = 2, .number = 0, .match = NULL } },
 };
 static const struct trig_condition t_promoted_conds2[] = {
 	{ .kind = TRIG_COND_ANY, .source = "any",
@@ -230,7 +230,7 @@ static const struct trig_project project = {
 	.abi = TRIG_ABI,
 	.name = "imported",
 	.trigc_version = "@VERSION@",
-	.defs_hash = "65f5cd2d0a8dd12b",
+	.defs_hash = "2ed7969ce6288b0c",
 	.backend = {
 		.kind = TRIG_BACKEND_VALOHAI,
 		.workdir = "@DIR@",
