@@ -142,7 +142,11 @@ int trig_request_set_target(struct trig_request *r, const char *method, const ch
 	size_t plen = q ? (size_t)(q - target) : strlen(target);
 	r->path = mem_copy(r, target, plen);
 	r->query.n = 0;
-	return q ? split_pairs(r, &r->query, q + 1, strlen(q + 1)) : 0;
+	if (q && split_pairs(r, &r->query, q + 1, strlen(q + 1)) != 0) {
+		r->query.n = 0;
+		return -1;
+	}
+	return 0;
 }
 
 void trig_request_add_header(struct trig_request *r, const char *name, size_t name_len,
@@ -211,22 +215,55 @@ static const char *next_line(const char *text, size_t len, size_t *pos, size_t *
 	return s;
 }
 
+/* An RFC 9110 token character: what a method or a header name is made of. */
+static bool is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool is_token(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_tchar((unsigned char)s[i]))
+			return false;
+	return n > 0;
+}
+
+/* Content-Length: decimal digits only (no sign, no space), at most 18. */
+static long parse_length(const char *s, size_t n)
+{
+	long v = 0;
+	if (n == 0 || n > 18)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 int trig_request_parse(struct trig_request *r, const char *text, size_t len, char *err,
 		       size_t errlen)
 {
 	size_t pos = 0, n;
 	const char *line = next_line(text, len, &pos, &n);
-	/* METHOD SP TARGET SP HTTP/1.x */
+	/* METHOD SP TARGET SP HTTP/1.x, and nothing after. */
 	const char *sp1 = line ? memchr(line, ' ', n) : NULL;
 	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - line)) : NULL;
-	if (!sp2 || sp1 == line || sp2 == sp1 + 1 || (size_t)(line + n - sp2 - 1) < 8 ||
-	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+	if (!sp2 || !is_token(line, (size_t)(sp1 - line)) || sp2 == sp1 + 1 ||
+	    (size_t)(line + n - sp2 - 1) != 8 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
+	    sp2[8] < '0' || sp2[8] > '9') {
 		snprintf(err, errlen, "line 1: expected a request line such as 'POST /hooks/x HTTP/1.1'");
 		return -1;
 	}
 	char *method = mem_copy(r, line, (size_t)(sp1 - line));
 	char *target = mem_copy(r, sp1 + 1, (size_t)(sp2 - sp1 - 1));
-	if (trig_request_set_target(r, method, target) != 0) {
+	bool ctl = false;
+	for (const char *p = sp1 + 1; p < sp2; p++)
+		ctl |= (unsigned char)*p < 0x20 || *p == 0x7f;
+	if (ctl || trig_request_set_target(r, method, target) != 0) {
 		snprintf(err, errlen, "line 1: the target must be a path such as /hooks/x, "
 			 "with a well-formed query");
 		return -1;
@@ -243,7 +280,7 @@ int trig_request_parse(struct trig_request *r, const char *text, size_t len, cha
 		if (n == 0)
 			break;
 		const char *colon = memchr(line, ':', n);
-		if (!colon || colon == line || memchr(line, ' ', (size_t)(colon - line))) {
+		if (!colon || !is_token(line, (size_t)(colon - line))) {
 			snprintf(err, errlen, "line %u: expected a header 'Name: value'", lineno);
 			return -1;
 		}
@@ -255,13 +292,17 @@ int trig_request_parse(struct trig_request *r, const char *text, size_t len, cha
 			end--;
 		trig_request_add_header(r, line, nlen, v, (size_t)(end - v));
 		if (nlen == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
-			char *e;
-			const char *num = r->headers.v[r->headers.n - 1].value;
-			content_length = strtol(num, &e, 10);
-			if (!*num || *e || content_length < 0) {
+			/* Two different lengths: which body is meant is anyone's guess. */
+			long cl = parse_length(v, (size_t)(end - v));
+			if (cl < 0 || (content_length >= 0 && cl != content_length)) {
 				snprintf(err, errlen, "line %u: bad Content-Length", lineno);
 				return -1;
 			}
+			content_length = cl;
+		} else if (nlen == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
+			snprintf(err, errlen, "line %u: Transfer-Encoding is not supported: give the "
+				 "body as it is, with or without a Content-Length", lineno);
+			return -1;
 		}
 	}
 	size_t body_len = len - pos;

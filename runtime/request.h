@@ -75,9 +75,14 @@ void trig_request_set_remote(struct trig_request *r, const struct sockaddr *sa);
 int trig_request_set_remote_text(struct trig_request *r, const char *text);
 
 /* Parses a whole HTTP/1.x request message (request line, headers, an empty
- * line, the body; CRLF or LF line ends) as `check --request FILE` reads
- * it.  The body is what follows the empty line, cut to Content-Length when
- * there is one; it is borrowed from TEXT.  -1 with a message in err. */
+ * line, the body; CRLF or LF line ends) into R, freshly initialized, as
+ * `check --request FILE` reads it.  The request line is exactly
+ * "METHOD SP TARGET SP HTTP/1.D", the target without control characters;
+ * methods and header names are RFC 9110 tokens.  The body is what follows
+ * the empty line, cut to Content-Length when there is one (decimal digits;
+ * repeated, it must repeat the same value); it is borrowed from TEXT.  A
+ * Transfer-Encoding header is refused (the body is taken as written).  -1
+ * with a message in err. */
 int trig_request_parse(struct trig_request *r, const char *text, size_t len, char *err,
 		       size_t errlen);
 
