@@ -256,6 +256,14 @@ static bool root_allowed(struct chk *c, const struct fieldref *f, bool in_hmac_m
 			 const char **why)
 {
 	enum ast_trigger_kind k = c->t ? c->t->kind : AST_TRIGGER_NONE;
+	/* A signature is checked before anything is parsed or launched: its
+	 * message can hold only what the request carries as it came. */
+	if (in_hmac_message && f->root != TRIG_ROOT_BODY && f->root != TRIG_ROOT_HEADER &&
+	    f->root != TRIG_ROOT_QUERY && f->root != TRIG_ROOT_FORM) {
+		*why = "an hmac message is signed over the request as sent: body, header.*, "
+		       "query.* or form.*";
+		return false;
+	}
 	switch (f->root) {
 	case TRIG_ROOT_PAYLOAD:
 		if (k == AST_NOTIFICATION) {
