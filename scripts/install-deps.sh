@@ -11,7 +11,8 @@ set -eu
 # (clang), curl and python3 for the end-to-end scripts, tzdata for zones.
 pkgs="build-essential pkg-config re2c bison libyaml-dev libssl-dev
 libcurl4-openssl-dev libmicrohttpd-dev check tzdata curl python3 clang
-libclang-rt-dev"
+libclang-rt-dev
+python3-jwt python3-cryptography"
 
 missing=""
 for p in $pkgs; do
