@@ -13,6 +13,9 @@
 
 #include <stddef.h>
 
+#include "conditions.h"
+#include "launch.h"
+#include "state.h"
 #include "trig.h"
 
 struct trig_http_config {
@@ -20,6 +23,10 @@ struct trig_http_config {
 	unsigned workers;               /* threads; 0: one per core */
 	unsigned max_connections;       /* 0: 1024 */
 	unsigned timeout_s;             /* idle connection timeout; 0: 30 */
+	/* Webhooks (all NULL: only /healthz is served). */
+	struct trig_launcher *launcher;
+	struct trig_guard *guard;
+	struct trig_state *state;
 };
 
 struct trig_http;

@@ -17,6 +17,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "fetch.h"
 #include "json_iter.h"
 #include "log.h"
 #include "render.h"
@@ -68,6 +69,7 @@ struct trig_launcher {
 	unsigned inflight;
 	unsigned *running;              /* per trigger index */
 	unsigned counts[4];             /* ended executions by status */
+	unsigned failed_actions;        /* other actions that failed or could not start */
 };
 
 static const char *const kind_names[] = { "schedule", "fire", "webhook", "event" };
@@ -134,6 +136,14 @@ void trig_launcher_counts(struct trig_launcher *l, unsigned counts[4])
 	pthread_mutex_lock(&l->mu);
 	memcpy(counts, l->counts, sizeof(l->counts));
 	pthread_mutex_unlock(&l->mu);
+}
+
+unsigned trig_launcher_failed_actions(struct trig_launcher *l)
+{
+	pthread_mutex_lock(&l->mu);
+	unsigned n = l->failed_actions;
+	pthread_mutex_unlock(&l->mu);
+	return n;
 }
 
 /* ------------------------------------------------------------ launches */
@@ -296,6 +306,31 @@ void trig_launcher_audit(struct trig_launcher *l, const struct trig_trigger *t,
 	buf_release(&b);
 }
 
+void trig_launcher_audit_request(struct trig_launcher *l, const struct trig_trigger *t,
+				 const struct trig_audit_request *a)
+{
+	struct buf b = BUF_INIT;
+	audit_head(&b, t, TRIG_LAUNCH_WEBHOOK, a->outcome);
+	if (a->request_id)
+		buf_printf(&b, ",\"request\":\"%s\"", a->request_id);
+	if (a->remote && *a->remote) {
+		buf_adds(&b, ",\"remote\":");
+		buf_json_cstr(&b, a->remote);
+	}
+	buf_printf(&b, ",\"status\":%d", a->status);
+	if (a->condition) {
+		buf_adds(&b, ",\"condition\":");
+		buf_json_cstr(&b, a->condition);
+	}
+	if (a->reason) {
+		buf_adds(&b, ",\"reason\":");
+		buf_json_cstr(&b, a->reason);
+	}
+	audit_tail(&b, 0, a->started_us);
+	audit_write(l, &b);
+	buf_release(&b);
+}
+
 /* The launch's status in Valohai's run-info words. */
 static const char *launch_status(const struct launch *la)
 {
@@ -400,41 +435,73 @@ static void exec_done(const struct trig_exec_result *r, void *ctx)
 	launch_unref(la);
 }
 
-/* Starts the actions in order; an action that cannot start stops the chain. */
-static void dispatch(struct launch *la, const char *payload, size_t payload_len)
+static void dispatch(struct launch *la, size_t from, bool failed);
+
+/* A fetch-repository, on its own thread: the actions after it start when
+ * it has succeeded (they run the code it fetched), or are skipped. */
+static void *fetch_main(void *arg)
+{
+	struct exec_ctx *ec = arg;
+	struct launch *la = ec->launch;
+	struct trig_launcher *l = la->l;
+	size_t i = ec->index;
+	free(ec);
+	char err[512];
+	int rc = trig_fetch_repository(l->cfg.project->backend.repository, err, sizeof(err));
+	pthread_mutex_lock(&l->mu);
+	la->acts[i].status = rc == 0 ? TRIG_EXEC_COMPLETED : TRIG_EXEC_ERROR;
+	if (rc != 0) {
+		la->acts[i].error = own(la, trig_xstrdup(err));
+		l->failed_actions++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (rc != 0)
+		trig_warn("launch %s (trigger '%s'): fetch-repository: %s", la->id, la->trigger->name,
+			  err);
+	else if (l->cfg.verbose)
+		trig_info("launch %s (trigger '%s'): fetched '%s'", la->id, la->trigger->name,
+			  l->cfg.project->backend.repository);
+	dispatch(la, i + 1, rc != 0);
+	launch_unref(la);
+	return NULL;
+}
+
+/* Starts the actions from FROM in order; an action that cannot start (or
+ * FAILED, an earlier one) stops the chain: the rest are skipped.  A
+ * fetch-repository holds the chain until it is done. */
+static void dispatch(struct launch *la, size_t from, bool failed)
 {
 	struct trig_launcher *l = la->l;
-	bool failed = false;
-	for (size_t i = 0; i < la->nacts; i++) {
+	for (size_t i = from; i < la->nacts; i++) {
 		struct ract *a = &la->acts[i];
 		if (failed) {
+			pthread_mutex_lock(&l->mu);
 			a->status = ACT_SKIPPED;
+			pthread_mutex_unlock(&l->mu);
 			continue;
 		}
 		if (a->kind == TRIG_ACTION_RESPOND) {
-			a->status = ACT_SKIPPED;        /* no request to answer */
+			pthread_mutex_lock(&l->mu);
+			a->status = ACT_SKIPPED;        /* answered by the server, not here */
+			pthread_mutex_unlock(&l->mu);
 			continue;
 		}
 		const char *unsupported = NULL;
-		if (a->kind != TRIG_ACTION_RUN_EXECUTION)
-			unsupported = "this action is not supported by this runtime yet";
-		else if (l->cfg.project->backend.kind != TRIG_BACKEND_LOCAL)
+		if (l->cfg.project->backend.kind != TRIG_BACKEND_LOCAL)
 			unsupported = "the valohai backend is not supported by this runtime yet";
+		else if (a->kind != TRIG_ACTION_RUN_EXECUTION && a->kind != TRIG_ACTION_FETCH_REPOSITORY)
+			unsupported = "this action is not supported by this runtime yet";
 		if (unsupported) {
+			pthread_mutex_lock(&l->mu);
 			a->status = ACT_FAILED_START;
 			a->error = own(la, trig_xstrdup(unsupported));
+			l->failed_actions++;
+			pthread_mutex_unlock(&l->mu);
 			trig_warn("launch %s (trigger '%s'): action %zu '%s': %s", la->id,
 				  la->trigger->name, i + 1, action_names[a->kind], a->error);
 			failed = true;
 			continue;
 		}
-		struct trig_exec_request rq = {
-			.id = a->exec_id, .launch_id = la->id, .trigger = la->trigger->name,
-			.step = a->step, .params = a->params, .nparams = a->nparams,
-			.inputs = a->inputs, .ninputs = a->ninputs, .env = a->env, .nenv = a->nenv,
-			.payload_input = a->payload_input, .payload = payload,
-			.payload_len = payload_len, .title = a->title, .commit = a->commit,
-		};
 		struct exec_ctx *ec = trig_xmalloc(sizeof(*ec));
 		ec->launch = la;
 		ec->index = i;
@@ -442,18 +509,46 @@ static void dispatch(struct launch *la, const char *payload, size_t payload_len)
 		la->refs++;
 		a->status = ACT_QUEUED;
 		pthread_mutex_unlock(&l->mu);
+		if (a->kind == TRIG_ACTION_FETCH_REPOSITORY) {
+			pthread_attr_t attr;
+			pthread_t th;
+			pthread_attr_init(&attr);
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			int e = pthread_create(&th, &attr, fetch_main, ec);
+			pthread_attr_destroy(&attr);
+			if (e == 0)
+				return;         /* fetch_main goes on from i + 1 */
+			free(ec);
+			pthread_mutex_lock(&l->mu);
+			la->refs--;
+			a->status = ACT_FAILED_START;
+			a->error = own(la, trig_xstrdup(strerror(e)));
+			l->failed_actions++;
+			pthread_mutex_unlock(&l->mu);
+			failed = true;
+			continue;
+		}
+		struct trig_exec_request rq = {
+			.id = a->exec_id, .launch_id = la->id, .trigger = la->trigger->name,
+			.step = a->step, .params = a->params, .nparams = a->nparams,
+			.inputs = a->inputs, .ninputs = a->ninputs, .env = a->env, .nenv = a->nenv,
+			.payload_input = a->payload_input, .payload = la->payload,
+			.payload_len = la->payload_len, .title = a->title, .commit = a->commit,
+		};
 		if (trig_local_submit(l->cfg.local, &rq, exec_done, ec) != 0) {
 			int e = errno;
 			free(ec);
 			pthread_mutex_lock(&l->mu);
 			la->refs--;
 			a->status = ACT_FAILED_START;
-			pthread_mutex_unlock(&l->mu);
 			a->error = own(la, trig_xstrdup(e == EAGAIN ? "the execution queue is full"
 						      : e == ECANCELED ? "the server is stopping"
 						      : strerror(e)));
 			if (e == ECANCELED)
 				la->stopped = true;
+			else
+				l->failed_actions++;
+			pthread_mutex_unlock(&l->mu);
 			trig_warn("launch %s (trigger '%s'): execution %s cannot start: %s", la->id,
 				  la->trigger->name, a->exec_id, a->error);
 			failed = true;
@@ -503,12 +598,14 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 	struct launch *la = launch_new(l, t, t->nactions);
 	trig_id_new(la->id, 'l');
 
-	/* The payload's paths, extracted in one pass. */
+	/* The payload's paths, extracted in one pass (unless the caller, a
+	 * webhook that judged them already, hands its values over). */
 	unsigned nslots = l->cfg.paths ? trig_json_query_slots(l->cfg.paths) : 0;
 	struct trig_json_value *slots = trig_xcalloc(nslots ? nslots : 1, sizeof(*slots));
 	if (req->payload) {
 		struct trig_json_error jerr;
-		if (trig_json_extract(l->cfg.paths, req->payload, req->payload_len, slots, &jerr) != 0) {
+		if (!req->values &&
+		    trig_json_extract(l->cfg.paths, req->payload, req->payload_len, slots, &jerr) != 0) {
 			snprintf(err, errlen, "the payload is not valid JSON: %s at byte %zu", jerr.msg,
 				 jerr.offset);
 			goto fail;
@@ -522,6 +619,13 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 		.trigger = t->name, .launch_id = la->id, .now_ms = now_ms,
 		.paths = req->payload ? slots : NULL, .npaths = nslots,
 	};
+	if (req->values) {
+		rc.paths = req->values->paths;
+		rc.claims = req->values->claims;
+		rc.npaths = req->values->npaths;
+		rc.request = req->values->request;
+		rc.request_ctx = req->values->request_ctx;
+	}
 	for (uint32_t i = 0; i < t->nactions; i++) {
 		const struct trig_action *d = &t->actions[i];
 		struct ract *a = &la->acts[i];
@@ -560,16 +664,13 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 		}
 
 	launch_register(l, la);
-	dispatch(la, la->payload, la->payload_len);
-	pthread_mutex_lock(&l->mu);     /* workers update the statuses */
-	for (size_t i = 0; i < la->nacts; i++)
-		if (la->acts[i].status == ACT_FAILED_START)
-			info->nfailed++;
-	pthread_mutex_unlock(&l->mu);
+	dispatch(la, 0, false);
 
 	/* The audit record, with each action's state after dispatch. */
 	struct buf b = BUF_INIT;
 	audit_head(&b, t, req->kind, "launched");
+	if (req->request_id)
+		buf_printf(&b, ",\"request\":\"%s\"", req->request_id);
 	buf_printf(&b, ",\"launch\":\"%s\",\"actions\":[", la->id);
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < la->nacts; i++) {
@@ -801,7 +902,7 @@ int trig_launcher_resume(struct trig_launcher *l, const char *id, const char *be
 	buf_release(&name);
 	trig_info("resuming launch %s of trigger '%s'", id, t->name);
 	launch_register(l, la);
-	dispatch(la, la->payload, la->payload_len);
+	dispatch(la, 0, false);
 	launch_unref(la);
 	return 0;
 

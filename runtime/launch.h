@@ -32,6 +32,7 @@
 #include "journal.h"
 #include "json.h"
 #include "local.h"
+#include "render.h"
 #include "trig.h"
 
 struct trig_launcher_config {
@@ -62,6 +63,10 @@ struct trig_launch_req {
 	const char *payload;            /* JSON document, or NULL */
 	size_t payload_len;
 	int64_t started_us;             /* when handling began (monotonic µs), for duration_us */
+	/* A webhook's values, already extracted: the payload's paths, the
+	 * claims and the request fields (only these members are used). */
+	const struct trig_render_ctx *values;
+	const char *request_id;         /* for the audit record, or NULL */
 };
 
 /* The result of trig_launch(). */
@@ -69,7 +74,6 @@ struct trig_launch_info {
 	char id[TRIG_ID_MAX];
 	uint32_t nexecutions;
 	char execution_ids[16][TRIG_ID_MAX];    /* the first 16 */
-	uint32_t nfailed;       /* actions that could not start (the chain stopped) */
 };
 
 /* Accepts a launch (steps 1-4 above).  0: journalled and started (*info
@@ -93,12 +97,28 @@ void trig_launcher_wait(struct trig_launcher *l);
 /* Counts of executions that ended, by status (for `fire`'s exit code). */
 void trig_launcher_counts(struct trig_launcher *l, unsigned counts[4]);
 
+/* Actions other than executions that failed or could not start (a
+ * fetch-repository that failed, an unsupported action). */
+unsigned trig_launcher_failed_actions(struct trig_launcher *l);
+
 /* Writes an audit record for a decision that launched nothing: outcome is
  * "disabled", "not-matched", "error", ...; condition and reason may be
  * NULL; tick 0 when not a schedule. */
 void trig_launcher_audit(struct trig_launcher *l, const struct trig_trigger *t,
 			 enum trig_launch_kind kind, const char *outcome, int64_t tick,
 			 const char *condition, const char *reason, int64_t started_us);
+
+/* The audit record of a webhook request that launched nothing. */
+struct trig_audit_request {
+	const char *outcome;            /* "rejected", "not-matched", ... */
+	const char *request_id;
+	const char *remote;             /* the peer's address */
+	int status;                     /* the HTTP status answered */
+	const char *condition, *reason; /* the failing condition; may be NULL */
+	int64_t started_us;
+};
+void trig_launcher_audit_request(struct trig_launcher *l, const struct trig_trigger *t,
+				 const struct trig_audit_request *a);
 
 /* Monotonic microseconds, for started_us. */
 int64_t trig_monotonic_us(void);

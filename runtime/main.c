@@ -25,6 +25,8 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "conditions.h"
+#include "dryrun.h"
 #include "http.h"
 #include "journal.h"
 #include "json.h"
@@ -80,6 +82,7 @@ static void help_main(const struct cli *c, FILE *f)
 		"  serve        run the scheduler and the HTTP server\n"
 		"  list         list the triggers and their next fire times\n"
 		"  next NAME    print the next fire times of a schedule trigger\n"
+		"  check NAME   judge a request against a trigger, launching nothing\n"
 		"  fire NAME    launch a trigger now and wait for its executions\n"
 		"  logs [NAME]  print the audit log\n"
 		"  enable NAME  enable a trigger (a running server sees it at once)\n"
@@ -274,10 +277,23 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 		engine_close(&e, 0);
 		return EXIT_ENV;
 	}
-	struct trig_http_config hc = { .listen = listen, .workers = workers };
+	/* Every secret is read now: a missing one stops the start, not a
+	 * request at 3 a.m. */
+	struct trig_guard *guard = trig_guard_new(c->p, e.paths, err, sizeof(err));
+	if (!guard) {
+		fprintf(stderr, "%s: error: %s\n", c->prog, err);
+		trig_sched_stop(sched);
+		engine_close(&e, 0);
+		return EXIT_ENV;
+	}
+	struct trig_http_config hc = {
+		.listen = listen, .workers = workers,
+		.launcher = e.launcher, .guard = guard, .state = e.st,
+	};
 	struct trig_http *http = trig_http_start(c->p, &hc, err, sizeof(err));
 	if (!http) {
 		fprintf(stderr, "%s: error: %s\n", c->prog, err);
+		trig_guard_free(guard);
 		trig_sched_stop(sched);
 		engine_close(&e, 0);
 		return EXIT_ENV;
@@ -296,13 +312,17 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			trig_info("SIGHUP: nothing to reload in this version");
+			if (trig_guard_reload(guard, err, sizeof(err)) == 0)
+				trig_info("SIGHUP: secrets read again");
+			else
+				trig_error("SIGHUP: %s; the secrets in use are kept", err);
 			continue;
 		}
 		trig_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 		break;
 	}
 	trig_http_stop(http);
+	trig_guard_free(guard);
 	trig_sched_stop(sched);
 	engine_close(&e, grace_ms);
 	trig_info("stopped");
@@ -579,20 +599,150 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 			trig_launcher_wait(e.launcher);
 			unsigned counts[4];
 			trig_launcher_counts(e.launcher, counts);
-			if (info.nfailed || counts[TRIG_EXEC_FAILED] + counts[TRIG_EXEC_ERROR] +
-						    counts[TRIG_EXEC_STOPPED])
+			unsigned failed = trig_launcher_failed_actions(e.launcher);
+			if (failed || counts[TRIG_EXEC_FAILED] + counts[TRIG_EXEC_ERROR] +
+					      counts[TRIG_EXEC_STOPPED])
 				rc = EXIT_FAIL;
 			fprintf(stderr, "%s: %u completed, %u failed, %u could not start\n", c->prog,
 				counts[TRIG_EXEC_COMPLETED], counts[TRIG_EXEC_FAILED],
 				counts[TRIG_EXEC_ERROR]);
-			if (info.nfailed)
-				fprintf(stderr, "%s: %u action%s could not start; see '%s logs %s'\n",
-					c->prog, info.nfailed, info.nfailed == 1 ? "" : "s", c->prog,
-					t->name);
+			if (failed)
+				fprintf(stderr, "%s: %u action%s failed or could not start; see '%s logs "
+					"%s'\n", c->prog, failed, failed == 1 ? "" : "s", c->prog, t->name);
 		}
 	}
 	engine_close(&e, 0);
 	free(payload);
+	return rc;
+}
+
+/* ------------------------------------------------------------ check */
+
+static int cmd_check(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "request", required_argument, NULL, 'r' },
+		{ "payload", required_argument, NULL, 'p' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "method", required_argument, NULL, 'X' },
+		{ "remote", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *request_path = NULL, *payload_path = NULL, *method = NULL, *remote = NULL;
+	const char **headers = NULL;
+	size_t nheaders = 0;
+	int o, rc = EXIT_FAIL;
+	while ((o = getopt_long(argc, argv, "hH:X:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'r': request_path = optarg; break;
+		case 'p': payload_path = optarg; break;
+		case 'X': method = optarg; break;
+		case 'a': remote = optarg; break;
+		case 'H':
+			headers = trig_xrealloc(headers, (nheaders + 1) * sizeof(*headers));
+			headers[nheaders++] = optarg;
+			break;
+		case 'h':
+			printf("usage: %s check NAME (--request FILE | --payload FILE [-H 'Name: value']...)\n\n"
+			       "Judge a request against trigger NAME as the server would, and print each\n"
+			       "condition's verdict and reason, then the actions rendered as they would\n"
+			       "run.  Nothing is launched or recorded.  Exits 0 if the request would\n"
+			       "launch, 1 if not.  Secrets are read from the environment and files as\n"
+			       "by 'serve'.\n\n"
+			       "      --request FILE   a whole HTTP request: request line, headers, empty\n"
+			       "                       line, body ('-': stdin)\n"
+			       "      --payload FILE   the body of a request to the trigger's path\n"
+			       "  -H, --header 'K: V'  a header of that request (repeatable)\n"
+			       "  -X, --method M       its method (default: POST, or the webhook's first)\n"
+			       "      --remote IP      the client address (default 127.0.0.1)\n", c->prog);
+			free(headers);
+			return 0;
+		default:
+			free(headers);
+			return usage_error(c, "check", "bad option");
+		}
+	}
+	if (argc - optind != 1 || !!request_path == !!payload_path) {
+		free(headers);
+		return usage_error(c, "check", "expected a trigger name and one of --request, --payload");
+	}
+	if (request_path && (nheaders || method)) {
+		free(headers);
+		return usage_error(c, "check", "-H and -X go with --payload; --request has its own");
+	}
+	const struct trig_trigger *t = find_trigger(c, argv[optind]);
+	if (!t) {
+		free(headers);
+		return EXIT_USAGE;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	const char *file = request_path ? request_path : payload_path;
+	if (read_file(file, &text, &len) != 0) {
+		fprintf(stderr, "%s: error: cannot read '%s': %s\n", c->prog, file, strerror(errno));
+		free(headers);
+		return EXIT_ENV;
+	}
+	struct trig_request r;
+	trig_request_init(&r);
+	char err[512];
+	struct trig_json_query *paths = paths_query(c->p);
+	struct trig_guard *g = NULL;
+	if (request_path) {
+		if (trig_request_parse(&r, text, len, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: error: %s: %s\n", c->prog, request_path, err);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	} else {
+		if (!method) {
+			method = "POST";
+			if (t->webhook && !(t->webhook->methods & TRIG_POST))
+				for (unsigned i = 0; i < 7; i++)
+					if (t->webhook->methods & (1u << i)) {
+						static const char *const m[] = { "GET", "HEAD", "POST", "PUT",
+										 "PATCH", "DELETE", "OPTIONS" };
+						method = m[i];
+						break;
+					}
+		}
+		char target[1024];
+		snprintf(target, sizeof(target), "%s", t->webhook ? t->webhook->path
+					   : t->event ? "/events" : "/");
+		trig_request_set_target(&r, method, target);
+		for (size_t i = 0; i < nheaders; i++) {
+			const char *colon = strchr(headers[i], ':');
+			if (!colon || colon == headers[i]) {
+				fprintf(stderr, "%s check: -H '%s': expected 'Name: value'\n", c->prog, headers[i]);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			const char *v = colon + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			trig_request_add_header(&r, headers[i], (size_t)(colon - headers[i]), v, strlen(v));
+		}
+		trig_request_set_body(&r, text, len);
+	}
+	if (trig_request_set_remote_text(&r, remote ? remote : "127.0.0.1") != 0) {
+		fprintf(stderr, "%s check: --remote '%s' is not an IP address\n", c->prog, remote);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	g = trig_guard_new(c->p, paths, err, sizeof(err));
+	if (!g) {
+		fprintf(stderr, "%s: error: %s\n", c->prog, err);
+		rc = EXIT_ENV;
+		goto out;
+	}
+	rc = trig_dry_run(g, t, &r, trig_now_ms(), stdout);
+out:
+	trig_guard_free(g);
+	trig_json_query_free(paths);
+	trig_request_release(&r);
+	free(text);
+	free(headers);
 	return rc;
 }
 
@@ -993,6 +1143,8 @@ int trig_main(const struct trig_project *p, int argc, char **argv)
 		return cmd_next(&c, argc, argv);
 	if (!strcmp(cmd, "fire"))
 		return cmd_fire(&c, argc, argv);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(&c, argc, argv);
 	if (!strcmp(cmd, "logs"))
 		return cmd_logs(&c, argc, argv);
 	if (!strcmp(cmd, "enable"))

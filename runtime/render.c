@@ -24,11 +24,12 @@ int trig_render_field(const struct trig_field *f, const struct trig_render_ctx *
 	}
 	case TRIG_ROOT_PAYLOAD:
 	case TRIG_ROOT_CLAIM:
-	case TRIG_ROOT_EVENT:
-		if (!c->paths || f->path_id >= c->npaths ||
-		    c->paths[f->path_id].type == TRIG_JSON_ABSENT)
+	case TRIG_ROOT_EVENT: {
+		const struct trig_json_value *v = f->root == TRIG_ROOT_CLAIM ? c->claims : c->paths;
+		if (!v || f->path_id >= c->npaths || v[f->path_id].type == TRIG_JSON_ABSENT)
 			return -1;
-		return trig_json_string(&c->paths[f->path_id], out);
+		return trig_json_string(&v[f->path_id], out);
+	}
 	default: {
 		if (!c->request)
 			return -1;

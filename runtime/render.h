@@ -8,7 +8,8 @@
  *
  * Payload, claim and event fields are read from `paths`: the values of the
  * project's path table extracted in one pass (json.h), indexed by
- * trig_field.path_id.  Request fields (header, query, form, remote.ip) come
+ * trig_field.path_id (claim.* fields from `claims`, extracted from a
+ * verified JWT with the same table).  Request fields (header, query, form, remote.ip) come
  * from the request callback; without one they render as nothing.
  */
 #ifndef TRIG_RENDER_H
@@ -34,6 +35,7 @@ struct trig_render_ctx {
 	const char *launch_id;
 	int64_t now_ms;
 	const struct trig_json_value *paths;    /* may be NULL */
+	const struct trig_json_value *claims;   /* claim.* values (same slots); may be NULL */
 	unsigned npaths;
 	trig_request_fn *request;               /* may be NULL */
 	void *request_ctx;

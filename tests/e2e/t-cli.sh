@@ -46,7 +46,7 @@ trigger fails {
 
 trigger pull {
     schedule daily "07:00"
-    fetch repository
+    http GET "https://example.com/ping"
     run execution hello
 }
 DEFS
@@ -124,9 +124,9 @@ expect_grep 'fails  *broken  *failed  *3' e.txt
 # execution after it never starts, and fire says so and exits 1
 rc=0; ./cli fire pull > fire.txt 2>fire.err || rc=$?
 expect_eq "fire of an unsupported action" "$rc" 1
-expect_grep '1 action could not start' fire.err
+expect_grep '1 action failed or could not start' fire.err
 ./cli logs pull --json > pull.json
-expect_grep '"action":"fetch-repository","status":"error","error":"this action is not supported' pull.json
+expect_grep '"action":"http","status":"error","error":"this action is not supported' pull.json
 expect_grep '"action":"run-execution","step":"hello","id":"e-[0-9A-Z]*","status":"skipped"' pull.json
 
 # enable / disable persist in the state folder
