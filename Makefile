@@ -175,7 +175,7 @@ TEST_ENV = TRIG_BUILD=$(abspath $(B)) TRIGC=$(abspath $(TRIGC)) \
 
 unit: $(UNIT_BIN)
 	$(Q)fail=0; for t in $(UNIT_BIN); do \
-		$(TEST_ENV) CK_VERBOSITY=minimal $$t || fail=1; done; exit $$fail
+		$(TEST_ENV) CK_VERBOSITY=normal $$t || fail=1; done; exit $$fail
 
 compile-tests: all
 	$(Q)$(TEST_ENV) sh tests/compile/run.sh
