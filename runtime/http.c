@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -27,6 +29,7 @@ struct trig_http {
 	struct trig_http_config cfg;
 	struct trig_metrics *metrics;
 	unsigned port;
+	atomic_uint inflight;           /* requests begun and not yet answered */
 };
 
 /* One request in flight: made by the URI callback, freed when it ends. */
@@ -43,8 +46,9 @@ struct hreq {
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	(void)cls;
+	struct trig_http *h = cls;
 	(void)c;
+	atomic_fetch_add(&h->inflight, 1);
 	struct hreq *q = trig_xcalloc(1, sizeof(*q));
 	q->uri = trig_xstrdup(uri);
 	q->started_us = trig_monotonic_us();
@@ -68,6 +72,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **state,
 	free(q->uri);
 	free(q);
 	*state = NULL;
+	atomic_fetch_sub(&h->inflight, 1);
 }
 
 static enum MHD_Result answer(struct MHD_Connection *c, struct hreq *q, unsigned status,
@@ -454,8 +459,16 @@ void trig_http_stop(struct trig_http *h)
 {
 	if (!h)
 		return;
-	/* Stop accepting first, then let in-flight requests end. */
+	/* Stop accepting, let the requests in flight be answered (a launch
+	 * being journalled is acknowledged), then close every connection. */
 	MHD_quiesce_daemon(h->d);
+	for (int i = 0; i < 1000 && atomic_load(&h->inflight); i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&h->inflight))
+		trig_warn("%u requests still in flight after 10s; closing them",
+			  atomic_load(&h->inflight));
 	MHD_stop_daemon(h->d);
 	trig_metrics_free(h->metrics);
 	free(h);

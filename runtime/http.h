@@ -1,12 +1,19 @@
 /*
  * http.h — the HTTP server of `serve` (libmicrohttpd).
  *
- * This is the skeleton the webhook triggers plug into: GET/HEAD /healthz
- * answers 200, every other path 404 (webhook routes come with the webhook
- * runtime).  Limits are enforced from the start: connections, connection
- * timeout (slow clients), request header size.  The server runs a thread
- * pool on epoll; trig_http_stop() stops accepting and lets in-flight
- * requests finish.
+ * Serves the webhook triggers of a project on their paths (the build-time
+ * route table, searched by binary search), GET/HEAD /healthz and
+ * /metrics (metrics.h); everything else is 404.  A webhook request is
+ * refused as early as it can be: an unknown path, a disabled trigger, a
+ * method not allowed or a Content-Length over max-body before its body is
+ * read; a chunked body is cut off at max-body.  Then the conditions judge
+ * it (conditions.h), and a request that passes is launched (launch.h,
+ * journalled and synced) before it is answered 202 or by its respond
+ * action.  Every request gets an id (X-Request-Id) and, for a webhook, an
+ * audit record.  Limits: connections, connection timeout (slow clients),
+ * 64 KiB of header memory per connection.  The server runs a thread pool
+ * on epoll; trig_http_stop() stops accepting, waits (up to 10 s) for the
+ * requests in flight to be answered, then closes every connection.
  */
 #ifndef TRIG_HTTP_H
 #define TRIG_HTTP_H
