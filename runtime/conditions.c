@@ -517,6 +517,10 @@ static int eval_filter(struct trig_guard *g, const struct cstate *cs, struct tri
 			snprintf(why, whylen, "%s is present", f->field.text);
 		else if ((f->op == TRIG_OP_GREATER || f->op == TRIG_OP_LESS) && !parse_number(s, len, &num))
 			snprintf(why, whylen, "%s is not a number", f->field.text);
+		else if (f->field.root == TRIG_ROOT_HEADER || f->field.root == TRIG_ROOT_QUERY ||
+			 f->field.root == TRIG_ROOT_FORM)
+			/* These may carry credentials: their values stay out of logs. */
+			snprintf(why, whylen, "%s does not satisfy %s", f->field.text, op_word(f->op));
 		else
 			snprintf(why, whylen, "%s does not satisfy %s (it is \"%.*s\")", f->field.text,
 				 op_word(f->op), len > 64 ? 64 : (int)len, s);
@@ -787,6 +791,7 @@ static int commit_memory(struct tstate *ts, const struct trig_trigger *t, struct
 		if (c->kind == TRIG_COND_REPLAY) {
 			if (!keys[i].len) {
 				snprintf(why, whylen, "the replay id is empty");
+				e->empty_id = true;
 				failed = (int)i;
 			} else if (trig_ttlmap_get(mem, k, keys[i].len, now_ms) != INT64_MIN) {
 				snprintf(why, whylen, "id '%.64s' was seen in the last %llds", k,
@@ -919,8 +924,12 @@ enum trig_verdict trig_guard_eval(struct trig_guard *g, const struct trig_trigge
 			const struct trig_condition *c = &t->conditions[i];
 			if (trace)
 				trace(trace_ctx, c, false, why);
-			return fail(e, c, c->kind == TRIG_COND_REPLAY ? TRIG_VERDICT_REPLAYED
-								       : TRIG_VERDICT_RATE_LIMITED, why);
+			/* A request without the id a replay check needs is malformed,
+			 * not a replay: 400. */
+			enum trig_verdict v = c->kind == TRIG_COND_RATE_LIMIT ? TRIG_VERDICT_RATE_LIMITED
+					      : e->empty_id ? TRIG_VERDICT_BAD_REQUEST
+							    : TRIG_VERDICT_REPLAYED;
+			return fail(e, c, v, why);
 		}
 	}
 	e->verdict = TRIG_VERDICT_PASS;

@@ -20,9 +20,18 @@
  *   RATE_LIMITED   rate-limit: no budget left              429 + Retry-After
  *
  * Replay and rate-limit count launches, not requests: they are judged
- * after every other condition passed, and recorded (the id remembered, the
- * budget spent) only then, atomically for the trigger, when COMMIT is set.
- * `check` evaluates with COMMIT unset and changes nothing.
+ * after every other condition passed (and, for a trigger that has them,
+ * after the payload its templates need was parsed), and recorded (the id
+ * remembered, the budget spent) only then, atomically for the trigger,
+ * when COMMIT is set.  `check` evaluates with COMMIT unset and changes
+ * nothing.  A BAD_REQUEST verdict (an invalid payload or form, an empty
+ * replay id) may come with `failed` NULL when no one condition is at
+ * fault.
+ *
+ * Values in reasons: a filter's reason quotes the value it saw (64 bytes
+ * at most) for payload, event, claim and remote.ip fields, never for
+ * header, query and form fields, which may carry credentials.  A JSON
+ * null is present, and reads as the text "null".
  *
  * The payload is the JSON body — or, for an application/x-www-form-
  * urlencoded request with a `payload` field, that field, as GitHub sends
@@ -82,6 +91,7 @@ struct trig_eval {
 	struct trig_json_value *claims;         /* [npaths]: from the JWT, or NULL */
 	unsigned npaths;
 	int payload_state;                      /* 0 not parsed, 1 parsed, -1 invalid */
+	bool empty_id;                          /* a replay id rendered empty */
 	struct buf claims_doc;
 	struct buf form_payload;
 };
