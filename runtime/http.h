@@ -11,7 +11,7 @@
  * journalled and synced) before it is answered 202 or by its respond
  * action.  Every request gets an id (X-Request-Id) and, for a webhook, an
  * audit record.  Limits: connections, connection timeout (slow clients),
- * 64 KiB of header memory per connection.  The server runs a thread pool
+ * 32 KiB of header memory per connection.  The server runs a thread pool
  * on epoll; trig_http_stop() stops accepting, waits (up to 10 s) for the
  * requests in flight to be answered, then closes every connection.
  */
