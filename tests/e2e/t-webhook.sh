@@ -112,6 +112,9 @@ code=$(post /hooks/github big.txt -H "X-GitHub-Event: push")
 expect_eq "body over max-body" "$code" 413
 code=$(post /hooks/nope "$GH/push.0.json")
 expect_eq "unknown path" "$code" 404
+big=$(head -c 40000 /dev/zero | tr '\0' a)
+code=$(post /hooks/github "$GH/push.0.json" -H "X-Big: $big")
+expect_eq "40 KB of headers" "$code" 431
 
 # A disabled trigger is not there (404), and is back when enabled.
 ./hooks disable github-push 2>/dev/null
