@@ -1,7 +1,8 @@
 /*
- * base64.c — RFC 4648 base64.  Encoding is OpenSSL's; decoding is strict
- * and alphabet-aware, which EVP_DecodeBlock is not (it takes only the
- * standard alphabet, skips whitespace and counts padding as bytes).
+ * base64.c — RFC 4648 base64 and hex.  Base64 encoding is OpenSSL's;
+ * decoding is strict and alphabet-aware, which EVP_DecodeBlock is not (it
+ * takes only the standard alphabet, skips whitespace and counts padding as
+ * bytes).
  */
 #include "base64.h"
 
@@ -73,4 +74,28 @@ long trig_base64_decode(const char *s, size_t n, unsigned alphabets, uint8_t *ou
 	if (acc != 0)           /* bits after the last byte must be zero */
 		return -1;
 	return (long)o;
+}
+
+int trig_hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long trig_hex_decode(const char *s, size_t n, uint8_t *out)
+{
+	if (n % 2)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = trig_hex_digit((unsigned char)s[i]), lo = trig_hex_digit((unsigned char)s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return (long)(n / 2);
 }

@@ -1,8 +1,9 @@
 /*
- * base64.h — RFC 4648 base64, both alphabets.
+ * base64.h — RFC 4648 base64 (both alphabets) and base16 (hex).
  *
  * The journal keeps request bodies as base64 (exact bytes on one line);
- * signature and JWT checks decode the standard and the URL-safe alphabet.
+ * signature and JWT checks decode the standard and the URL-safe alphabet,
+ * and hex signatures; the request model decodes %XX escapes.
  */
 #ifndef TRIG_BASE64_H
 #define TRIG_BASE64_H
@@ -26,5 +27,12 @@ enum {
  * non-zero bits after the last byte, or padding anywhere but the end.
  * Padding is optional; when present it must be complete. */
 long trig_base64_decode(const char *s, size_t n, unsigned alphabets, uint8_t *out);
+
+/* The value of the hex digit C (either case), or -1. */
+int trig_hex_digit(unsigned char c);
+
+/* Decodes hex (either case) s[0..n) into out (room for n / 2 bytes) and
+ * returns the number of bytes, or -1 for an odd length or a non-digit. */
+long trig_hex_decode(const char *s, size_t n, uint8_t *out);
 
 #endif

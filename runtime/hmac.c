@@ -56,32 +56,6 @@ static int refuse(struct check *k, const char *fmt, ...)
 	return -1;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes hex (any case) s[0..n) into out (room for n / 2 bytes); the
- * number of bytes, or -1. */
-static long hex_decode(const char *s, size_t n, uint8_t *out)
-{
-	if (n % 2)
-		return -1;
-	for (size_t i = 0; i < n; i += 2) {
-		int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	return (long)(n / 2);
-}
-
 /* A Unix time in seconds written as 1 to 18 decimal digits. */
 static bool unix_time(const char *s, size_t n, int64_t *out)
 {
@@ -155,7 +129,7 @@ static int sig_compare(const uint8_t *want, size_t wantlen, const char *s, size_
 		if (n <= (EVP_MAX_MD_SIZE + 2) / 3 * 4)
 			len = trig_base64_decode(s, n, alphabets, got);
 	} else if (n <= 2 * EVP_MAX_MD_SIZE) {
-		len = hex_decode(s, n, got);
+		len = trig_hex_decode(s, n, got);
 	}
 	if (len < 0 || (size_t)len != wantlen)
 		return SIG_MALFORMED;
@@ -571,7 +545,7 @@ int trig_hmac_key(const struct trig_cond_hmac *c, const char *secret, size_t len
 	long n;
 	switch (enc) {
 	case TRIG_ENC_HEX:
-		n = hex_decode(secret, len, (uint8_t *)k.data);
+		n = trig_hex_decode(secret, len, (uint8_t *)k.data);
 		break;
 	case TRIG_ENC_BASE64:
 		n = trig_base64_decode(secret, len, TRIG_B64_STD | TRIG_B64_URL, (uint8_t *)k.data);

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "base64.h"
 #include "buf.h"
 
 /* The copies a request owns: a list of blocks, bump-allocated. */
@@ -75,17 +76,6 @@ static struct trig_pair *pairs_push(struct trig_pairs *p)
 	return &p->v[p->n++];
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long trig_percent_decode(const char *s, size_t len, bool plus, char *out)
 {
 	size_t o = 0;
@@ -93,8 +83,8 @@ long trig_percent_decode(const char *s, size_t len, bool plus, char *out)
 		char c = s[i];
 		if (c == '%') {
 			int hi, lo;
-			if (i + 2 >= len || (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			if (i + 2 >= len || (hi = trig_hex_digit((unsigned char)s[i + 1])) < 0 ||
+			    (lo = trig_hex_digit((unsigned char)s[i + 2])) < 0)
 				return -1;
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;

@@ -1,6 +1,7 @@
 /*
- * test_base64.c — RFC 4648 base64 (runtime/base64.c): the RFC's test
- * vectors, both alphabets, strictness, and round trips of every length.
+ * test_base64.c — RFC 4648 base64 and hex (runtime/base64.c): the RFC's
+ * test vectors, both alphabets, strictness, and round trips of every
+ * length.
  */
 #include <string.h>
 
@@ -86,6 +87,27 @@ START_TEST(round_trips)
 }
 END_TEST
 
+START_TEST(hex)
+{
+	uint8_t out[8];
+	ck_assert_int_eq(trig_hex_decode("00ff7FaB", 8, out), 4);
+	ck_assert_uint_eq(out[0], 0x00);
+	ck_assert_uint_eq(out[1], 0xff);
+	ck_assert_uint_eq(out[2], 0x7f);
+	ck_assert_uint_eq(out[3], 0xab);
+	ck_assert_int_eq(trig_hex_decode("", 0, out), 0);
+	ck_assert_int_eq(trig_hex_decode("abc", 3, out), -1);        /* odd */
+	ck_assert_int_eq(trig_hex_decode("0g", 2, out), -1);
+	ck_assert_int_eq(trig_hex_decode("0 ", 2, out), -1);
+	for (unsigned c = 0; c < 256; c++) {
+		int want = c >= '0' && c <= '9' ? (int)c - '0'
+			 : c >= 'a' && c <= 'f' ? (int)c - 'a' + 10
+			 : c >= 'A' && c <= 'F' ? (int)c - 'A' + 10 : -1;
+		ck_assert_int_eq(trig_hex_digit((unsigned char)c), want);
+	}
+}
+END_TEST
+
 static Suite *base64_suite(void)
 {
 	Suite *s = suite_create("base64");
@@ -94,6 +116,7 @@ static Suite *base64_suite(void)
 	tcase_add_test(tc, alphabets);
 	tcase_add_test(tc, strict);
 	tcase_add_test(tc, round_trips);
+	tcase_add_test(tc, hex);
 	suite_add_tcase(s, tc);
 	return s;
 }
