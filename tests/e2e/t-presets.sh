@@ -1,6 +1,7 @@
 # Every hmac preset over loopback, with the providers' published vectors
 # (../shared/testdata/signatures/vectors.json) where they exist and
-# signatures made with openssl otherwise; plus ip-allow and a group.
+# signatures made with openssl otherwise; a custom scheme; a query token;
+# ip-allow; any/all/not.
 . "$TRIG_SRC/tests/e2e/lib.sh"
 
 VEC=$TRIG_SHARED/testdata/signatures/vectors.json
@@ -54,6 +55,26 @@ trigger gitlab {
     hmac preset gitlab secret env GITLAB_SECRET
     run execution noop
 }
+trigger custom {
+    webhook POST "/custom"
+    hmac {
+        algorithm sha512
+        secret env CUSTOM_SECRET
+        secret-encoding base64
+        header X-Signature
+        prefix "v2="
+        encoding base64
+        message "{{ header.X-Timestamp }}.{{ query.tenant }}.{{ body }}"
+    }
+    timestamp header X-Timestamp format rfc3339 tolerance 1m
+    run execution noop
+}
+trigger by-query {
+    webhook GET "/by-query"
+    token query key secret env INSIDE_TOKEN
+    when query.env in [prod, staging]
+    run execution noop
+}
 trigger inside {
     webhook POST "/inside"
     token header X-Token secret env INSIDE_TOKEN
@@ -82,7 +103,8 @@ SLACK_SECRET=$(vec slack secret)
 SVIX_SECRET=$(vec standard-webhooks secret)
 TWILIO_SECRET=$(vec twilio secret)
 export STRIPE_SECRET=whsec_e2eStripeSecret0123456789 SHOPIFY_SECRET=e2e-shopify-secret \
-	GITLAB_SECRET=e2e-gitlab-token INSIDE_TOKEN=e2e-inside-token
+	GITLAB_SECRET=e2e-gitlab-token INSIDE_TOKEN=e2e-inside-token \
+	CUSTOM_SECRET=$(printf 'e2e custom key bytes' | base64)
 start_server ./presets
 URL=http://127.0.0.1:$PORT
 
@@ -143,6 +165,24 @@ expect_eq "shopify, hex instead" "$(post /shopify "$b" -H "X-Shopify-Hmac-Sha256
 # GitLab: the static X-Gitlab-Token.
 expect_eq "gitlab" "$(post /gitlab '{}' -H "X-Gitlab-Token: $GITLAB_SECRET")" 202
 expect_eq "gitlab, wrong token" "$(post /gitlab '{}' -H "X-Gitlab-Token: ${GITLAB_SECRET}x")" 401
+
+# A custom scheme: SHA-512 over a message template, base64, a prefix, a
+# base64-encoded secret, and an RFC 3339 timestamp in the signed message.
+b='{"job":"train"}'
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+custom() { # TIMESTAMP TENANT-SIGNED TENANT-SENT
+	sig=$(printf '%s.%s.%s' "$1" "$2" "$b" | openssl dgst -sha512 -hmac 'e2e custom key bytes' -binary | base64 -w0)
+	post "/custom?tenant=$3" "$b" -H "X-Timestamp: $1" -H "X-Signature: v2=$sig"
+}
+expect_eq "custom hmac" "$(custom "$now" acme acme)" 202
+expect_eq "custom hmac, another tenant" "$(custom "$now" acme other)" 401
+expect_eq "custom hmac, two minutes old" "$(custom "$(date -u -d '-2 min' +%Y-%m-%dT%H:%M:%SZ)" acme acme)" 401
+
+# A token in the query, and a filter on the query.
+q() { curl -s -o /dev/null -w '%{http_code}' "$URL/by-query?$1"; }
+expect_eq "query token" "$(q "key=$INSIDE_TOKEN&env=prod")" 202
+expect_eq "query token, env dev" "$(q "key=$INSIDE_TOKEN&env=dev")" 200
+expect_eq "query token, wrong" "$(q "key=nope&env=prod")" 401
 
 # ip-allow: loopback is not in 10.0.0.0/8 or 2001:db8::/32.
 expect_eq "ip-allow from 127.0.0.1" "$(post /inside '{}' -H "X-Token: $INSIDE_TOKEN")" 401
