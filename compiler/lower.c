@@ -31,9 +31,12 @@ struct low {
 
 /* ------------------------------------------------------------ fields */
 
+/* The same path, whatever its root: payload.a.b, event.a.b and claim.a.b
+ * share one slot of the table (the runtime extracts each document with
+ * the whole table, so slot N is path N in every document). */
 static bool same_segs(const struct trig_field *a, const struct trig_field *b)
 {
-	if (a->root != b->root || a->nsegs != b->nsegs)
+	if (a->nsegs != b->nsegs)
 		return false;
 	for (size_t i = 0; i < a->nsegs; i++) {
 		const struct trig_path_seg *x = &a->segs[i], *y = &b->segs[i];
@@ -45,7 +48,8 @@ static bool same_segs(const struct trig_field *a, const struct trig_field *b)
 }
 
 /* The slot of a payload/claim/event path in the project's path table:
- * one per path, however it is spelled (a.b\.c and a["b.c"] are one). */
+ * one per path, however it is spelled (a.b\.c and a["b.c"] are one) and
+ * whichever document it is read from. */
 static uint16_t path_slot(struct low *l, const struct trig_field *f)
 {
 	for (size_t i = 0; i < l->npaths; i++)

@@ -109,12 +109,18 @@ static unsigned default_parallel(const struct trig_project *p)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-/* The query that extracts every path of the project's table. */
+/* The query that extracts every path of the project's table: slot N is
+ * path N, which trig_field.path_id counts on (the compiler writes each
+ * path once). */
 static struct trig_json_query *paths_query(const struct trig_project *p)
 {
 	struct trig_json_query *q = trig_json_query_new();
 	for (uint32_t i = 0; i < p->npaths; i++)
-		trig_json_query_add(q, p->paths[i].segs, p->paths[i].nsegs);
+		if (trig_json_query_add(q, p->paths[i].segs, p->paths[i].nsegs) != (int)i) {
+			fprintf(stderr, "trig: error: the program's path table is corrupt (path %u); "
+				"rebuild it with trigc\n", i);
+			exit(EXIT_ENV);
+		}
 	return q;
 }
 

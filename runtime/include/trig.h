@@ -413,8 +413,9 @@ struct trig_project {
 	uint32_t npipelines;
 	const struct trig_trigger *triggers;
 	uint32_t ntriggers;
-	/* Every payload/claim/event path any trigger reads, once each, for
-	 * the one-pass extractor; trig_field.path_id indexes it. */
+	/* Every path any payload, claim or event field reads, once each
+	 * whatever its root, for the one-pass extractor; trig_field.path_id
+	 * indexes it (and the extractor's slots, in every document). */
 	const struct trig_field *paths;
 	uint32_t npaths;
 	const struct trig_route *routes;        /* webhook paths, sorted */
