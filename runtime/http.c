@@ -218,8 +218,8 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 	trig_request_init(&r);
 	enum MHD_Result ret;
 	if (trig_request_set_target(&r, method, q->uri) != 0) {
-		audit(h, q, &r, "rejected", 400, NULL, "the query string is malformed");
-		ret = reply_error(c, q, MHD_HTTP_BAD_REQUEST, "malformed query string");
+		audit(h, q, &r, "error", 400, NULL, "the query string is malformed");
+		ret = reply_error(c, q, MHD_HTTP_BAD_REQUEST, "bad request");
 		goto out;
 	}
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, add_header, &r);
@@ -265,7 +265,10 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 	struct trig_launch_info info;
 	char err[512];
 	if (trig_launch(h->cfg.launcher, &lr, &info, err, sizeof(err)) != 0) {
+		/* trig_launch wrote the audit record; nothing was launched, so a
+		 * 503 tells the sender to try again. */
 		trig_error("request %s (trigger '%s'): %s", q->id, t->name, err);
+		q->outcome = "error";
 		ret = reply_error(c, q, MHD_HTTP_SERVICE_UNAVAILABLE, "the launch could not be accepted");
 		trig_eval_release(&e);
 		goto out;

@@ -28,6 +28,7 @@ enum {
 	ACT_QUEUED = -2,        /* handed to the backend */
 	ACT_SKIPPED = -3,       /* an earlier action failed */
 	ACT_FAILED_START = -4,  /* could not be started */
+	ACT_ANSWERED = -5,      /* respond: the server answers the request with it */
 };
 
 struct ract {                   /* a rendered action */
@@ -53,6 +54,7 @@ struct launch {
 	size_t payload_len;
 	unsigned refs;                  /* under l->mu */
 	bool stopped;                   /* an execution was stopped: resume later */
+	bool has_request;               /* a webhook's: its respond is answered */
 	char **strs;                    /* strings this launch owns */
 	size_t nstrs, capstrs;
 };
@@ -194,6 +196,7 @@ static const char *act_status_name(int s)
 	case ACT_QUEUED: return "queued";
 	case ACT_SKIPPED: return "skipped";
 	case ACT_FAILED_START: return "error";
+	case ACT_ANSWERED: return "answered";
 	default: return trig_exec_status_name(s);
 	}
 }
@@ -337,7 +340,7 @@ static const char *launch_status(const struct launch *la)
 	unsigned ok = 0, bad = 0;
 	for (size_t i = 0; i < la->nacts; i++) {
 		int s = la->acts[i].status;
-		if (s == TRIG_EXEC_COMPLETED)
+		if (s == TRIG_EXEC_COMPLETED || s == ACT_ANSWERED)
 			ok++;
 		else if (s != ACT_SKIPPED)
 			bad++;
@@ -481,8 +484,10 @@ static void dispatch(struct launch *la, size_t from, bool failed)
 			continue;
 		}
 		if (a->kind == TRIG_ACTION_RESPOND) {
+			/* The server answers with it; a launch without a request
+			 * (fire, a tick, a resumed one) has nobody to answer. */
 			pthread_mutex_lock(&l->mu);
-			a->status = ACT_SKIPPED;        /* answered by the server, not here */
+			a->status = la->has_request ? ACT_ANSWERED : ACT_SKIPPED;
 			pthread_mutex_unlock(&l->mu);
 			continue;
 		}
@@ -597,6 +602,7 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 	int64_t now_ms = trig_now_ms();
 	struct launch *la = launch_new(l, t, t->nactions);
 	trig_id_new(la->id, 'l');
+	la->has_request = req->kind == TRIG_LAUNCH_WEBHOOK;
 
 	/* The payload's paths, extracted in one pass (unless the caller, a
 	 * webhook that judged them already, hands its values over). */

@@ -267,10 +267,19 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 	if (engine_open(&e, c, TRIG_STATE_SERVER, parallel, true) != 0)
 		return EXIT_ENV;
 
+	/* Every secret is read first: a missing one stops the start before
+	 * anything is resumed or fired, not a request at 3 a.m. */
 	char err[512];
+	struct trig_guard *guard = trig_guard_new(c->p, e.paths, err, sizeof(err));
+	if (!guard) {
+		fprintf(stderr, "%s: error: %s\n", c->prog, err);
+		engine_close(&e, 0);
+		return EXIT_ENV;
+	}
 	int rec = trig_journal_recover(e.st, resume_one, e.launcher, err, sizeof(err));
 	if (rec < 0) {
 		fprintf(stderr, "%s: error: %s\n", c->prog, err);
+		trig_guard_free(guard);
 		engine_close(&e, 0);
 		return EXIT_ENV;
 	}
@@ -280,15 +289,7 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 	struct trig_sched *sched = trig_sched_start(c->p, e.st, e.launcher, err, sizeof(err));
 	if (!sched) {
 		fprintf(stderr, "%s: error: %s\n", c->prog, err);
-		engine_close(&e, 0);
-		return EXIT_ENV;
-	}
-	/* Every secret is read now: a missing one stops the start, not a
-	 * request at 3 a.m. */
-	struct trig_guard *guard = trig_guard_new(c->p, e.paths, err, sizeof(err));
-	if (!guard) {
-		fprintf(stderr, "%s: error: %s\n", c->prog, err);
-		trig_sched_stop(sched);
+		trig_guard_free(guard);
 		engine_close(&e, 0);
 		return EXIT_ENV;
 	}

@@ -233,7 +233,8 @@ struct trig_cond_ip_allow {
 	uint32_t ncidrs;
 };
 
-/* A generated matcher: a re2c DFA for `matches`, a lookup for literal sets. */
+/* A generated matcher: the re2c DFA of a `matches` filter (in and not-in
+ * search their sorted values). */
 typedef bool trig_match_fn(const char *s, size_t len);
 
 struct trig_cond_filter {
@@ -243,7 +244,7 @@ struct trig_cond_filter {
 	const char *const *values;      /* in, not-in (sorted) */
 	uint32_t nvalues;
 	double number;                  /* greater-than, less-than */
-	trig_match_fn *match;           /* matches, in, not-in: generated code */
+	trig_match_fn *match;           /* matches: generated code */
 };
 
 struct trig_cond_group {
