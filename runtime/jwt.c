@@ -427,6 +427,17 @@ static EVP_PKEY *jwk_pkey(enum jwk_type type, const struct trig_json_value *m, s
 	case JWK_P384:
 		na = b64_member(&m[K_X], tmp, &a);
 		nb = b64_member(&m[K_Y], tmp, &b);
+		/* RFC 7518 wants the curve's full length, but some issuers
+		 * (PyJWT before 2.8) drop leading zero bytes: pad them back. */
+		if (na > 0 && nb > 0 && na <= (long)size && nb <= (long)size) {
+			uint8_t *pa = trig_xcalloc(1, size), *pb = trig_xcalloc(1, size);
+			memcpy(pa + size - (size_t)na, a, (size_t)na);
+			memcpy(pb + size - (size_t)nb, b, (size_t)nb);
+			free(a);
+			free(b);
+			a = pa, b = pb;
+			na = nb = (long)size;
+		}
 		if (na != (long)size || nb != (long)size)
 			fail(why, whylen, "x or y is not %zu bytes of unpadded base64url", size);
 		else if (!(pkey = ec_from(size == 32 ? "prime256v1" : "secp384r1", a, b, size)))

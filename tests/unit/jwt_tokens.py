@@ -102,6 +102,15 @@ keys = [
     {"kty": "oct", "kid": "oct-1", "k": b64(secret)},            # skipped: shared secret
     jwk(RSAAlgorithm, rsa_small, kid="rsa-small"),               # skipped: 1024 bits
 ]
+# A P-256 key whose x starts with a zero byte, written as some issuers
+# write it (PyJWT before 2.8): 31 bytes, the zero dropped.
+while True:
+    ec_short = ec.generate_private_key(ec.SECP256R1())
+    pn = ec_short.public_key().public_numbers()
+    if pn.x < 1 << 248:
+        break
+keys.append({"kty": "EC", "crv": "P-256", "kid": "ec-short",
+             "x": b64(pn.x.to_bytes(31, "big")), "y": b64(pn.y.to_bytes(32, "big"))})
 write("jwks.json", json.dumps({"keys": keys}, indent=1).encode())
 write("jwks-a.json", json.dumps({"keys": [keys[0]]}).encode())
 write("jwks-b.json", json.dumps({"keys": [keys[0], keys[1]]}).encode())
@@ -197,3 +206,4 @@ while True:
 signing = b64(b'{"alg":"ES256","kid":"ec-256"}') + "." + b64(body.encode())
 der = ec256.sign(signing.encode(), ec.ECDSA(hashes.SHA256()))
 print("der-ES256", signing + "." + b64(der))
+token("short-ES256", ec_short, "ES256", "ec-short")

@@ -449,6 +449,7 @@ START_TEST(test_jwks_kids)
 		}
 	}
 	VERIFY(k, &c, "rsa2-RS256", NOW, "ok");
+	VERIFY(k, &c, "short-ES256", NOW, "ok");        /* x written in 31 bytes */
 	VERIFY(k, &c, "nokid-RS256", NOW, "ok");        /* tried against every RSA key */
 	VERIFY(k, &c, "wrongkey-RS256", NOW, "bad signature");
 	VERIFY(k, &c, "unknown-kid", NOW, "unknown key id");
@@ -491,7 +492,14 @@ START_TEST(test_jwks_refused)
 		  "\"x\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\", "
 		  "\"y\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}]}",
 		  "the JWKS has no usable key; key 0: x and y are not a point of the curve" },
+		/* short coordinates are padded (PyJWT before 2.8 drops leading
+		 * zero bytes); (0, 0) is still not on the curve */
 		{ "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": \"AAAA\", \"y\": \"AAAA\"}]}",
+		  "the JWKS has no usable key; key 0: x and y are not a point of the curve" },
+		/* 33 bytes is too long for P-256 */
+		{ "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", "
+		  "\"x\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB\", "
+		  "\"y\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB\"}]}",
 		  "the JWKS has no usable key; key 0: x or y is not 32 bytes of unpadded base64url" },
 		{ "{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"X25519\", "
 		  "\"x\": \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}",
