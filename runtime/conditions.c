@@ -784,6 +784,7 @@ static int commit_memory(struct tstate *ts, const struct trig_trigger *t, struct
 	int64_t now_us = now_ms < 0 ? 0 : now_ms > INT64_MAX / 1000 ? INT64_MAX : now_ms * 1000;
 	pthread_mutex_lock(&ts->commit);
 	int64_t *tat = trig_xcalloc(t->nconditions ? t->nconditions : 1, sizeof(*tat));
+	int64_t *steps = trig_xcalloc(t->nconditions ? t->nconditions : 1, sizeof(*steps));
 	for (uint32_t i = 0; i < t->nconditions && failed < 0; i++) {
 		const struct trig_condition *c = &t->conditions[i];
 		struct trig_ttlmap *mem = ts->conds[i].memory;
@@ -817,24 +818,37 @@ static int commit_memory(struct tstate *ts, const struct trig_trigger *t, struct
 				failed = (int)i;
 			}
 			tat[i] = add_sat(t0, step);
+			steps[i] = tat[i] - t0;
 		}
 	}
 	if (failed < 0 && commit)
 		for (uint32_t i = 0; i < t->nconditions; i++) {
 			const struct trig_condition *c = &t->conditions[i];
 			struct trig_ttlmap *mem = ts->conds[i].memory;
+			if (c->kind != TRIG_COND_REPLAY && c->kind != TRIG_COND_RATE_LIMIT)
+				continue;
 			if (c->kind == TRIG_COND_REPLAY)
 				trig_ttlmap_put(mem, keys[i].data, keys[i].len,
 						add_sat(now_ms, c->u.replay.window_ms), now_ms);
-			else if (c->kind == TRIG_COND_RATE_LIMIT)
+			else
 				trig_ttlmap_put(mem, keys[i].data ? keys[i].data : "", keys[i].len,
 						tat[i], now_us);
+			/* What trig_guard_undo() gives back if the launch fails. */
+			e->undo = trig_xrealloc(e->undo, (e->nundo + 1) * sizeof(*e->undo));
+			struct trig_eval_undo *u = &e->undo[e->nundo++];
+			u->cond = i;
+			u->len = keys[i].len;
+			u->key = buf_detach(&keys[i]);
+			if (!u->key)
+				u->key = trig_xstrdup("");
+			u->step_us = c->kind == TRIG_COND_RATE_LIMIT ? steps[i] : 0;
 		}
 	pthread_mutex_unlock(&ts->commit);
 	for (uint32_t i = 0; i < t->nconditions; i++)
 		buf_release(&keys[i]);
 	free(keys);
 	free(tat);
+	free(steps);
 	return failed;
 }
 
@@ -855,6 +869,7 @@ enum trig_verdict trig_guard_eval(struct trig_guard *g, const struct trig_trigge
 				  struct trig_eval *e, trig_eval_trace_fn *trace, void *trace_ctx)
 {
 	memset(e, 0, sizeof(*e));
+	e->now_ms = now_ms;
 	struct tstate *ts = &g->triggers[t - g->p->triggers];
 	int64_t signed_s = INT64_MIN;
 	bool memory = false;
@@ -959,8 +974,41 @@ void trig_eval_render_ctx(const struct trig_eval *e, struct trig_request *r,
 	rc->now_ms = trig_now_ms();
 }
 
+void trig_guard_undo(struct trig_guard *g, const struct trig_trigger *t, struct trig_eval *e)
+{
+	if (!e->nundo)
+		return;
+	struct tstate *ts = &g->triggers[t - g->p->triggers];
+	int64_t now_ms = e->now_ms;     /* the clock of the evaluation */
+	int64_t now_us = now_ms < 0 ? 0 : now_ms > INT64_MAX / 1000 ? INT64_MAX : now_ms * 1000;
+	pthread_mutex_lock(&ts->commit);
+	for (size_t i = 0; i < e->nundo; i++) {
+		const struct trig_eval_undo *u = &e->undo[i];
+		struct trig_ttlmap *mem = ts->conds[u->cond].memory;
+		if (t->conditions[u->cond].kind == TRIG_COND_REPLAY) {
+			/* Forgotten: an expired entry is no entry. */
+			trig_ttlmap_put(mem, u->key, u->len, INT64_MIN + 1, now_ms);
+		} else {
+			/* The launch's share of the budget back, whatever others
+			 * spent meanwhile. */
+			int64_t tat = trig_ttlmap_get(mem, u->key, u->len, now_us);
+			if (tat != INT64_MIN)
+				trig_ttlmap_put(mem, u->key, u->len, tat - u->step_us, now_us);
+		}
+	}
+	pthread_mutex_unlock(&ts->commit);
+	for (size_t i = 0; i < e->nundo; i++)
+		free(e->undo[i].key);
+	free(e->undo);
+	e->undo = NULL;
+	e->nundo = 0;
+}
+
 void trig_eval_release(struct trig_eval *e)
 {
+	for (size_t i = 0; i < e->nundo; i++)
+		free(e->undo[i].key);
+	free(e->undo);
 	free(e->paths);
 	free(e->claims);
 	buf_release(&e->claims_doc);

@@ -94,6 +94,14 @@ struct trig_eval {
 	bool empty_id;                          /* a replay id rendered empty */
 	struct buf claims_doc;
 	struct buf form_payload;
+	struct trig_eval_undo {                 /* what a commit recorded */
+		uint32_t cond;
+		char *key;
+		size_t len;
+		int64_t step_us;                /* rate-limit: the budget spent */
+	} *undo;
+	size_t nundo;
+	int64_t now_ms;                         /* the time it was judged at */
 };
 
 /* Called for each condition evaluated (check's dry run). */
@@ -105,6 +113,10 @@ typedef void trig_eval_trace_fn(void *ctx, const struct trig_condition *c, bool 
 enum trig_verdict trig_guard_eval(struct trig_guard *g, const struct trig_trigger *t,
 				  struct trig_request *r, int64_t now_ms, bool commit,
 				  struct trig_eval *e, trig_eval_trace_fn *trace, void *trace_ctx);
+
+/* Gives back what a committed evaluation recorded (the replay id, the
+ * budget spent) when its launch could not be accepted after all. */
+void trig_guard_undo(struct trig_guard *g, const struct trig_trigger *t, struct trig_eval *e);
 
 /* Parses the payload if the trigger's templates need it and no condition
  * did; BAD_REQUEST when it is invalid (e->reason says why), else PASS. */

@@ -268,6 +268,7 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 		/* trig_launch wrote the audit record; nothing was launched, so a
 		 * 503 tells the sender to try again. */
 		trig_error("request %s (trigger '%s'): %s", q->id, t->name, err);
+		trig_guard_undo(h->cfg.guard, t, &e);
 		q->outcome = "error";
 		ret = reply_error(c, q, MHD_HTTP_SERVICE_UNAVAILABLE, "the launch could not be accepted");
 		trig_eval_release(&e);

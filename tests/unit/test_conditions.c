@@ -1466,6 +1466,28 @@ START_TEST(rate_limit_basic)
 }
 END_TEST
 
+/* A launch that could not be accepted after all (the journal failed)
+ * gives its replay id and its share of the budget back. */
+START_TEST(undo_after_failed_launch)
+{
+	const struct trig_trigger *t = TRIGGER("u", replay(tmpl("header.X-Id"), HOUR),
+					       rate(2, HOUR, no_template));
+	start();
+	ck_assert_int_eq(judge(t, REQ("/h", "{}", "X-Id: a"), NOW, true), PASS);
+	ck_assert_uint_eq(ev.nundo, 2);
+	trig_guard_undo(guard, t, &ev);
+	ck_assert_uint_eq(ev.nundo, 0);
+	/* The id is forgotten, the budget whole: two more launches pass. */
+	ck_assert_int_eq(judge(t, REQ("/h", "{}", "X-Id: a"), NOW, true), PASS);
+	ck_assert_int_eq(judge(t, REQ("/h", "{}", "X-Id: b"), NOW, true), PASS);
+	ck_assert_int_eq(judge(t, REQ("/h", "{}", "X-Id: c"), NOW, true), RATE_LIMITED);
+	ck_assert_int_eq(judge(t, REQ("/h", "{}", "X-Id: a"), NOW, true), REPLAYED);
+	/* Without a commit there is nothing to give back. */
+	ck_assert_int_eq(judge(t, REQ("/h", "{}", "X-Id: d"), NOW + 2 * HOUR, false), PASS);
+	ck_assert_uint_eq(ev.nundo, 0);
+}
+END_TEST
+
 START_TEST(rate_limit_keys_and_filters)
 {
 	setenv("TRIG_TEST_TOKEN", "tok", 1);
@@ -1849,7 +1871,7 @@ static Suite *conditions_suite(void)
 		{ "memory", { replay_window, replay_after_authentication, replay_id_from_payload,
 			      memory_untouched_by_bad_payload, rate_limit_basic,
 			      rate_limit_keys_and_filters, rate_limit_with_replay, rate_limit_reference,
-			      rate_limit_extremes } },
+			      rate_limit_extremes, undo_after_failed_launch } },
 		{ "order", { authentication_first, trace_order } },
 		{ "payload", { payload_invalid, payload_github_form, payload_for_templates,
 			       verdict_outcomes } },
