@@ -182,6 +182,10 @@ for case in a b c; do
 		"$all_trig" "$all_webhook" >&3
 done
 launched=$(./bench logs --state state --outcome launched | wc -l)
-printf '# trig journalled %s launches in case c\n' "$launched" >&3
+curl -s "http://127.0.0.1:$TRIG_PORT/metrics" > metrics.txt
+begins=$(sed -n 's/^trig_journal_launches_total //p' metrics.txt)
+syncs=$(sed -n 's/^trig_journal_syncs_total //p' metrics.txt)
+printf '# trig journalled %s launches in case c; %s fdatasync calls for %s journal begins: %s per launch\n' \
+	"$launched" "$syncs" "$begins" "$(awk -v s="$syncs" -v b="$begins" 'BEGIN { printf "%.3f", b ? s / b : 0 }')" >&3
 exec 3>&-
 cat "$RESULTS"

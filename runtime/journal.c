@@ -42,6 +42,12 @@ struct trig_journal {
 	off_t size;             /* end of the last whole record */
 	int64_t last_us;        /* time of the last record */
 	int broken;             /* errno that made the segment unusable, or 0 */
+	/* Group commit: one fdatasync() covers every record appended before
+	 * it started; the threads waiting for it sleep on `synced_cv`. */
+	off_t synced;           /* the segment is durable up to here */
+	bool syncing;           /* a thread is in fdatasync() */
+	pthread_cond_t synced_cv;
+	uint64_t nsyncs, nbegins;
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -187,6 +193,7 @@ struct trig_journal *trig_journal_open(struct trig_state *st, char *err, size_t 
 	j->fd = fd;
 	j->name = name;
 	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->synced_cv, NULL);
 	return j;
 }
 
@@ -213,18 +220,48 @@ static int append_locked(struct trig_journal *j, const char *p, size_t n)
 	return 0;
 }
 
-/* Makes everything appended so far durable (j->mu held).  This is where
- * group commit goes: note the size to be covered, drop the mutex, and let
- * one thread's fdatasync() cover every record appended before it. */
+/* Makes everything appended so far durable (j->mu held; dropped while
+ * syncing).  Group commit: the first thread to need a sync runs
+ * fdatasync() for everything appended until then, the others append
+ * meanwhile and wait; when it returns, one of them syncs all they wrote.
+ * Under load a sync covers many begins; alone, a begin costs one sync. */
 static int sync_locked(struct trig_journal *j)
 {
-	while (fdatasync(j->fd) < 0) {
-		if (errno == EINTR)
+	off_t need = j->size;
+	while (j->synced < need) {
+		if (j->broken) {
+			errno = j->broken;
+			return -1;
+		}
+		if (j->syncing) {
+			pthread_cond_wait(&j->synced_cv, &j->mu);
 			continue;
-		j->broken = errno;
-		return -1;
+		}
+		j->syncing = true;
+		off_t cover = j->size;
+		pthread_mutex_unlock(&j->mu);
+		int rc;
+		while ((rc = fdatasync(j->fd)) < 0 && errno == EINTR)
+			;
+		int e = errno;
+		pthread_mutex_lock(&j->mu);
+		j->syncing = false;
+		if (rc < 0)
+			j->broken = e;
+		else if (cover > j->synced)
+			j->synced = cover;
+		j->nsyncs++;
+		pthread_cond_broadcast(&j->synced_cv);
 	}
 	return 0;
+}
+
+void trig_journal_stats(struct trig_journal *j, uint64_t *begins, uint64_t *syncs)
+{
+	pthread_mutex_lock(&j->mu);
+	*begins = j->nbegins;
+	*syncs = j->nsyncs;
+	pthread_mutex_unlock(&j->mu);
 }
 
 /* Frames and appends one record; with sync, returns once it is durable. */
@@ -258,6 +295,8 @@ static int journal_append(struct trig_journal *j, enum rec_type type, const char
 		goto out;
 	}
 	j->last_us = t;
+	if (type == REC_BEGIN)
+		j->nbegins++;
 	if (sync && sync_locked(j) < 0) {
 		e = errno;
 		goto out;
@@ -295,6 +334,7 @@ void trig_journal_close(struct trig_journal *j)
 	close(j->fd);
 	close(j->jdirfd);
 	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->synced_cv);
 	free(j->name);
 	free(j);
 }

@@ -84,6 +84,10 @@ int trig_journal_update(struct trig_journal *j, const char *id, const char *reco
 /* Appends the record of a finished launch (any outcome); not synced. */
 int trig_journal_end(struct trig_journal *j, const char *id, const char *record, size_t len);
 
+/* Begin records appended and fdatasync() calls made, since open (group
+ * commit makes syncs / begins well below 1 under load). */
+void trig_journal_stats(struct trig_journal *j, uint64_t *begins, uint64_t *syncs);
+
 /* Syncs what was appended (a clean shutdown's ends), then closes the
  * segment.  NULL is accepted. */
 void trig_journal_close(struct trig_journal *j);

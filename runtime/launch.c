@@ -140,6 +140,11 @@ void trig_launcher_counts(struct trig_launcher *l, unsigned counts[4])
 	pthread_mutex_unlock(&l->mu);
 }
 
+struct trig_journal *trig_launcher_journal(struct trig_launcher *l)
+{
+	return l->cfg.journal;
+}
+
 unsigned trig_launcher_failed_actions(struct trig_launcher *l)
 {
 	pthread_mutex_lock(&l->mu);

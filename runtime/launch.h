@@ -97,6 +97,9 @@ void trig_launcher_wait(struct trig_launcher *l);
 /* Counts of executions that ended, by status (for `fire`'s exit code). */
 void trig_launcher_counts(struct trig_launcher *l, unsigned counts[4]);
 
+/* The journal the launcher writes to (for its statistics). */
+struct trig_journal *trig_launcher_journal(struct trig_launcher *l);
+
 /* Actions other than executions that failed or could not start (a
  * fetch-repository that failed, an unsupported action). */
 unsigned trig_launcher_failed_actions(struct trig_launcher *l);

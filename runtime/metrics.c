@@ -123,5 +123,15 @@ void trig_metrics_render(struct trig_metrics *m, struct trig_launcher *l, struct
 			      "# TYPE trig_executions_total counter\n");
 		for (int i = 0; i < 4; i++)
 			buf_printf(out, "trig_executions_total{status=\"%s\"} %u\n", st[i], counts[i]);
+		uint64_t begins, syncs;
+		trig_journal_stats(trig_launcher_journal(l), &begins, &syncs);
+		buf_printf(out, "# HELP trig_journal_launches_total Launches journalled by this server.\n"
+				"# TYPE trig_journal_launches_total counter\n"
+				"trig_journal_launches_total %llu\n"
+				"# HELP trig_journal_syncs_total fdatasync() calls of the journal (group commit: "
+				"one covers every launch written before it).\n"
+				"# TYPE trig_journal_syncs_total counter\n"
+				"trig_journal_syncs_total %llu\n",
+			   (unsigned long long)begins, (unsigned long long)syncs);
 	}
 }

@@ -9,6 +9,8 @@
  *   trig_http_unrouted_total                       requests for no webhook
  *                                                   (404s, /healthz, /metrics)
  *   trig_executions_total{status}                  executions that ended
+ *   trig_journal_launches_total, _syncs_total       launches journalled and the
+ *                                                   fdatasync() calls they took
  *   trig_up                                        1
  *
  * Outcomes are the audit log's: launched, not-matched, rejected,

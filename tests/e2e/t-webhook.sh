@@ -186,6 +186,9 @@ expect_grep '^trig_http_requests_total{trigger="github-push",outcome="replayed"}
 expect_grep '^trig_http_requests_total{trigger="limited",outcome="rate-limited"} 1$' metrics.txt
 expect_grep '^trig_http_request_duration_seconds_bucket{trigger="slack",le="+Inf"} 2$' metrics.txt
 expect_grep '^trig_executions_total{status="completed"} 4$' metrics.txt
+expect_grep '^trig_journal_launches_total 4$' metrics.txt
+syncs=$(sed -n 's/^trig_journal_syncs_total //p' metrics.txt)
+[ "$syncs" -ge 1 ] && [ "$syncs" -le 4 ] || fail "journal syncs: '$syncs' for 4 launches"
 
 stop_server
 
