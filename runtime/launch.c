@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base64.h"
 #include "buf.h"
 #include "fetch.h"
+#include "httpc.h"
 #include "json_iter.h"
 #include "log.h"
 #include "render.h"
@@ -39,6 +41,12 @@ struct ract {                   /* a rendered action */
 	size_t nparams, ninputs, nenv;
 	char *commit, *title;
 	const char *payload_input;
+	/* http */
+	const char *method;
+	char *url, *body;
+	struct trig_kv *headers;
+	size_t nheaders;
+	int expect;
 	int status;                     /* ACT_* or enum trig_exec_status */
 	int exit_code;
 	char *error;
@@ -251,6 +259,16 @@ static void begin_record(struct launch *la, const struct trig_launch_req *req, i
 			buf_json_cstr(b, a->title);
 			buf_adds(b, ",\"payload_input\":");
 			buf_json_cstr(b, a->payload_input);
+		} else if (a->kind == TRIG_ACTION_HTTP) {
+			buf_adds(b, ",\"method\":");
+			buf_json_cstr(b, a->method);
+			buf_adds(b, ",\"url\":");
+			buf_json_cstr(b, a->url);
+			buf_adds(b, ",\"headers\":");
+			json_kvs(b, a->headers, a->nheaders);
+			buf_adds(b, ",\"body\":");
+			buf_json_cstr(b, a->body);
+			buf_printf(b, ",\"expect\":%d", a->expect);
 		}
 		buf_addc(b, '}');
 	}
@@ -367,6 +385,8 @@ static void launch_finish(struct launch *la)
 				   action_names[a->kind], act_status_name(a->status));
 			if (a->kind == TRIG_ACTION_RUN_EXECUTION)
 				buf_printf(&b, ",\"id\":\"%s\",\"exit_code\":%d", a->exec_id, a->exit_code);
+			else if (a->kind == TRIG_ACTION_HTTP)
+				buf_printf(&b, ",\"http_status\":%d", a->exit_code);
 			if (a->error) {
 				buf_adds(&b, ",\"error\":");
 				buf_json_cstr(&b, a->error);
@@ -445,30 +465,43 @@ static void exec_done(const struct trig_exec_result *r, void *ctx)
 
 static void dispatch(struct launch *la, size_t from, bool failed);
 
-/* A fetch-repository, on its own thread: the actions after it start when
- * it has succeeded (they run the code it fetched), or are skipped. */
-static void *fetch_main(void *arg)
+/* A fetch-repository or an http action, on its own thread: the actions
+ * after it start when it has succeeded (a training runs the code just
+ * fetched; a result is posted before the next step), or are skipped. */
+static void *chain_main(void *arg)
 {
 	struct exec_ctx *ec = arg;
 	struct launch *la = ec->launch;
 	struct trig_launcher *l = la->l;
 	size_t i = ec->index;
+	struct ract *a = &la->acts[i];
 	free(ec);
 	char err[512];
-	int rc = trig_fetch_repository(l->cfg.project->backend.repository, err, sizeof(err));
+	int rc, status = 0;
+	if (a->kind == TRIG_ACTION_FETCH_REPOSITORY) {
+		rc = trig_fetch_repository(l->cfg.project->backend.repository, err, sizeof(err));
+	} else {
+		struct trig_httpc_request rq = {
+			.method = a->method, .url = a->url, .headers = a->headers,
+			.nheaders = a->nheaders, .body = a->body,
+			.body_len = a->body ? strlen(a->body) : 0, .expect = a->expect,
+		};
+		rc = trig_httpc_call(&rq, &status, err, sizeof(err));
+	}
 	pthread_mutex_lock(&l->mu);
-	la->acts[i].status = rc == 0 ? TRIG_EXEC_COMPLETED : TRIG_EXEC_ERROR;
+	a->status = rc == 0 ? TRIG_EXEC_COMPLETED : TRIG_EXEC_ERROR;
+	a->exit_code = status;
 	if (rc != 0) {
-		la->acts[i].error = own(la, trig_xstrdup(err));
+		a->error = own(la, trig_xstrdup(err));
 		l->failed_actions++;
 	}
 	pthread_mutex_unlock(&l->mu);
 	if (rc != 0)
-		trig_warn("launch %s (trigger '%s'): fetch-repository: %s", la->id, la->trigger->name,
-			  err);
+		trig_warn("launch %s (trigger '%s'): %s: %s", la->id, la->trigger->name,
+			  action_names[a->kind], err);
 	else if (l->cfg.verbose)
-		trig_info("launch %s (trigger '%s'): fetched '%s'", la->id, la->trigger->name,
-			  l->cfg.project->backend.repository);
+		trig_info("launch %s (trigger '%s'): %s done", la->id, la->trigger->name,
+			  action_names[a->kind]);
 	dispatch(la, i + 1, rc != 0);
 	launch_unref(la);
 	return NULL;
@@ -499,7 +532,8 @@ static void dispatch(struct launch *la, size_t from, bool failed)
 		const char *unsupported = NULL;
 		if (l->cfg.project->backend.kind != TRIG_BACKEND_LOCAL)
 			unsupported = "the valohai backend is not supported by this runtime yet";
-		else if (a->kind != TRIG_ACTION_RUN_EXECUTION && a->kind != TRIG_ACTION_FETCH_REPOSITORY)
+		else if (a->kind != TRIG_ACTION_RUN_EXECUTION && a->kind != TRIG_ACTION_FETCH_REPOSITORY &&
+			 a->kind != TRIG_ACTION_HTTP)
 			unsupported = "this action is not supported by this runtime yet";
 		if (unsupported) {
 			pthread_mutex_lock(&l->mu);
@@ -519,15 +553,15 @@ static void dispatch(struct launch *la, size_t from, bool failed)
 		la->refs++;
 		a->status = ACT_QUEUED;
 		pthread_mutex_unlock(&l->mu);
-		if (a->kind == TRIG_ACTION_FETCH_REPOSITORY) {
+		if (a->kind == TRIG_ACTION_FETCH_REPOSITORY || a->kind == TRIG_ACTION_HTTP) {
 			pthread_attr_t attr;
 			pthread_t th;
 			pthread_attr_init(&attr);
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			int e = pthread_create(&th, &attr, fetch_main, ec);
+			int e = pthread_create(&th, &attr, chain_main, ec);
 			pthread_attr_destroy(&attr);
 			if (e == 0)
-				return;         /* fetch_main goes on from i + 1 */
+				return;         /* chain_main goes on from i + 1 */
 			free(ec);
 			pthread_mutex_lock(&l->mu);
 			la->refs--;
@@ -573,6 +607,51 @@ static void launch_register(struct trig_launcher *l, struct launch *la)
 	l->inflight++;
 	l->running[trigger_index(l, la->trigger)]++;
 	pthread_mutex_unlock(&l->mu);
+}
+
+/* An http action as it will be sent: field values percent-encoded in the
+ * URL, JSON-escaped in a body whose Content-Type is JSON, and never a line
+ * break in a header. */
+static void render_http(struct launch *la, const struct trig_action *d, struct ract *a,
+			const struct trig_render_ctx *rc)
+{
+	a->method = d->method ? d->method : "POST";
+	a->expect = d->status;
+	/* A field that starts the URL is the URL (form.response_url): taken
+	 * as it is; fields after it are percent-encoded. */
+	struct buf v = BUF_INIT;
+	struct trig_template rest = d->url;
+	if (rest.npieces && rest.pieces[0].kind == TRIG_PIECE_FIELD) {
+		trig_render_field(&rest.pieces[0].field, rc, &v);
+		rest.pieces++;
+		rest.npieces--;
+	}
+	trig_render(&rest, rc, TRIG_ESC_URL, &v);
+	a->url = own(la, buf_detach(&v));
+	if (!a->url)
+		a->url = own(la, trig_xstrdup(""));
+	bool json = false;
+	a->headers = own_mem(la, d->nheaders * sizeof(*a->headers));
+	a->nheaders = d->nheaders;
+	for (uint32_t i = 0; i < d->nheaders; i++) {
+		trig_render(&d->headers[i].value, rc, TRIG_ESC_NONE, &v);
+		for (size_t k = 0; k < v.len; k++)
+			if (v.data[k] == '\r' || v.data[k] == '\n')
+				v.data[k] = ' ';
+		a->headers[i].name = d->headers[i].name;
+		a->headers[i].value = own(la, buf_detach(&v));
+		if (!a->headers[i].value)
+			a->headers[i].value = own(la, trig_xstrdup(""));
+		if (!strcasecmp(d->headers[i].name, "Content-Type") &&
+		    strstr(a->headers[i].value, "json"))
+			json = true;
+	}
+	if (d->body.source) {
+		trig_render(&d->body, rc, json ? TRIG_ESC_JSON : TRIG_ESC_NONE, &v);
+		a->body = own(la, buf_detach(&v));
+		if (!a->body)
+			a->body = own(la, trig_xstrdup(""));
+	}
 }
 
 static struct trig_kv *render_bindings(struct launch *la, const struct trig_binding *b, uint32_t n,
@@ -641,6 +720,10 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 		const struct trig_action *d = &t->actions[i];
 		struct ract *a = &la->acts[i];
 		a->kind = d->kind;
+		if (d->kind == TRIG_ACTION_HTTP) {
+			render_http(la, d, a, &rc);
+			continue;
+		}
 		if (d->kind != TRIG_ACTION_RUN_EXECUTION)
 			continue;
 		trig_id_new(a->exec_id, 'e');
@@ -825,6 +908,16 @@ static int read_action(struct launch *la, const struct trig_json_value *obj, str
 			a->title = json_text(la, &v);
 		else if (!strcmp(kk, "payload_input"))
 			a->payload_input = json_text(la, &v);
+		else if (!strcmp(kk, "method"))
+			a->method = json_text(la, &v);
+		else if (!strcmp(kk, "url"))
+			a->url = json_text(la, &v);
+		else if (!strcmp(kk, "headers"))
+			rc = read_kvs(la, &v, &a->headers, &a->nheaders);
+		else if (!strcmp(kk, "body"))
+			a->body = json_text(la, &v);
+		else if (!strcmp(kk, "expect") && v.type == TRIG_JSON_NUMBER)
+			a->expect = atoi(v.raw);
 	}
 	buf_release(&key);
 	if (rc != 0 || !kind) {
@@ -834,6 +927,10 @@ static int read_action(struct launch *la, const struct trig_json_value *obj, str
 	for (int i = 0; i < 6; i++)
 		if (!strcmp(kind, action_names[i]))
 			a->kind = (enum trig_action_kind)i;
+	if (a->kind == TRIG_ACTION_HTTP && (!a->method || !a->url)) {
+		snprintf(err, errlen, "an http action without its method or URL in the journal record");
+		return -1;
+	}
 	if (a->kind != TRIG_ACTION_RUN_EXECUTION)
 		return 0;
 	if (!id || !step || strlen(id) >= TRIG_ID_MAX) {

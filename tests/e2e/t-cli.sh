@@ -44,9 +44,13 @@ trigger fails {
     run execution broken
 }
 
+pipeline twice {
+    node first step hello
+}
+
 trigger pull {
     schedule daily "07:00"
-    http GET "https://example.com/ping"
+    run pipeline twice
     run execution hello
 }
 DEFS
@@ -126,7 +130,7 @@ rc=0; ./cli fire pull > fire.txt 2>fire.err || rc=$?
 expect_eq "fire of an unsupported action" "$rc" 1
 expect_grep '1 action failed or could not start' fire.err
 ./cli logs pull --json > pull.json
-expect_grep '"action":"http","status":"error","error":"this action is not supported' pull.json
+expect_grep '"action":"run-pipeline","status":"error","error":"this action is not supported' pull.json
 expect_grep '"action":"run-execution","step":"hello","id":"e-[0-9A-Z]*","status":"skipped"' pull.json
 
 # enable / disable persist in the state folder
