@@ -35,15 +35,9 @@ static void make_root(void)
 	snprintf(state_dir, sizeof(state_dir), "%s/st", tmp_root);
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void remove_root(void)
 {
-	nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_remove_tree(tmp_root);
 }
 
 static const char *audit_path(int gen)

@@ -51,15 +51,9 @@ static void make_root(void)
 	make_root_in(false);
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void remove_tree(const char *dir)
 {
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_remove_tree(dir);
 }
 
 static struct trig_state *open_state(unsigned flags)

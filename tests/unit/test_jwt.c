@@ -47,16 +47,6 @@ static struct token {
 } toks[80];
 static int ntoks;
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
 /* Runs jwt_tokens.py once, before the tests (in the runner's process). */
 static void generate(void)
 {
@@ -107,7 +97,7 @@ static void cleanup(void)
 	for (int i = 0; i < ntoks; i++)
 		free(toks[i].text);
 	if (*dir)
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		unit_remove_tree(dir);
 }
 
 static const char *tok(const char *name)

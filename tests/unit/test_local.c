@@ -36,16 +36,6 @@
 
 static char root[PATH_MAX], workdir[PATH_MAX + 16], execs[PATH_MAX + 32];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
 static void setup(void)
 {
 	snprintf(root, sizeof(root), "/tmp/trig-local-XXXXXX");
@@ -57,7 +47,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	nftw(root, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+	unit_remove_tree(root);
 }
 
 static struct trig_local *mk_cfg(struct trig_local_config *cfg)

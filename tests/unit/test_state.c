@@ -30,17 +30,10 @@ static void make_root(void)
 	ck_assert_ptr_nonnull(mkdtemp(tmp_root));
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	chmod(path, 0700);
-	return remove(path);
-}
-
 static void remove_root(void)
 {
 	chmod(tmp_root, 0700);
-	nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_remove_tree(tmp_root);
 }
 
 static const char *path_in(const char *rel)

@@ -10,8 +10,10 @@
 #define TRIG_UNIT_H
 
 #include <check.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 /* Path of a file in the shared test data, e.g. unit_shared("testdata/github/push.0.json"). */
 static inline const char *unit_shared(const char *rel)
@@ -20,6 +22,20 @@ static inline const char *unit_shared(const char *rel)
 	const char *root = getenv("TRIG_SHARED");
 	snprintf(path, sizeof(path), "%s/%s", root ? root : "../shared", rel);
 	return path;
+}
+
+static inline int unit_rm_one_(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)ftw;
+	if (flag != FTW_SL)             /* never follow a link out of the tree */
+		chmod(path, 0700);      /* a test's read-only folders go too */
+	return remove(path);
+}
+
+/* Removes DIR and everything below it. */
+static inline void unit_remove_tree(const char *dir)
+{
+	nftw(dir, unit_rm_one_, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #define UNIT_MAIN(suite_fn)                                             \
