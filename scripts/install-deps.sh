@@ -8,11 +8,13 @@
 set -eu
 
 # Build: compiler, generators, libraries.  Test: Check, the fuzzing runtime
-# (clang), curl and python3 for the end-to-end scripts, tzdata for zones.
+# (clang), tzdata for zones; for the end-to-end scripts curl, python3 with
+# PyJWT (tokens made by an independent library), openssl (signatures made
+# independently) and git (fetch-repository against a real remote).
 pkgs="build-essential pkg-config re2c bison libyaml-dev libssl-dev
 libcurl4-openssl-dev libmicrohttpd-dev check tzdata curl python3 clang
 libclang-rt-dev
-python3-jwt python3-cryptography"
+python3-jwt python3-cryptography openssl git"
 
 missing=""
 for p in $pkgs; do
