@@ -128,25 +128,6 @@ static const struct trig_trigger *route(const struct trig_project *p, const char
 	return NULL;
 }
 
-static unsigned method_bit(const char *m)
-{
-	static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
-	for (unsigned i = 0; i < 7; i++)
-		if (!strcmp(m, names[i]))
-			return 1u << i;
-	return 0;
-}
-
-static void allow_header(unsigned methods, char *out, size_t len)
-{
-	static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
-	size_t n = 0;
-	out[0] = 0;
-	for (unsigned i = 0; i < 7; i++)
-		if (methods & (1u << i))
-			n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? ", " : "", names[i]);
-}
-
 static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
 				  size_t key_len, const char *value, size_t value_len)
 {
@@ -332,12 +313,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			audit(h, q, NULL, "disabled", 404, NULL, NULL);
 			return reply_error(c, q, MHD_HTTP_NOT_FOUND, "not found");
 		}
-		unsigned bit = method_bit(method);
-		if (!(bit & q->t->webhook->methods)) {
-			char allow[64];
-			allow_header(q->t->webhook->methods, allow, sizeof(allow));
-			return answer(c, q, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
-				    "{\"error\":\"method not allowed\"}\n", 31, allow, 0);
+		if (!(trig_method_bit(method) & q->t->webhook->methods)) {
+			struct buf allow = BUF_INIT;
+			trig_methods_join(q->t->webhook->methods, ", ", &allow);
+			enum MHD_Result ret = answer(c, q, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
+						     "{\"error\":\"method not allowed\"}\n", 31,
+						     buf_cstr(&allow), 0);
+			buf_release(&allow);
+			return ret;
 		}
 		q->limit = q->t->webhook->max_body;
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,

@@ -388,13 +388,8 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 			if (at > 0 && at != INT64_MAX)
 				trig_format_rfc3339(next[i], at, 0);
 		} else if (t->kind == TRIG_KIND_WEBHOOK) {
-			static const char *m[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
-			for (int k = 0; k < 7; k++)
-				if (t->webhook->methods & (1u << k))
-					buf_printf(&when[i], "%s,", m[k]);
-			if (when[i].len)
-				when[i].data[when[i].len - 1] = ' ';
-			buf_adds(&when[i], t->webhook->path);
+			trig_methods_join(t->webhook->methods, ",", &when[i]);
+			buf_printf(&when[i], "%s%s", when[i].len ? " " : "", t->webhook->path);
 		} else {
 			buf_adds(&when[i], t->event);
 		}
@@ -703,21 +698,21 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 	} else {
+		struct buf first = BUF_INIT;
 		if (!method) {
+			/* POST, or the first method the webhook takes. */
 			method = "POST";
-			if (t->webhook && !(t->webhook->methods & TRIG_POST))
-				for (unsigned i = 0; i < 7; i++)
-					if (t->webhook->methods & (1u << i)) {
-						static const char *const m[] = { "GET", "HEAD", "POST", "PUT",
-										 "PATCH", "DELETE", "OPTIONS" };
-						method = m[i];
-						break;
-					}
+			if (t->webhook && !(t->webhook->methods & TRIG_POST)) {
+				unsigned m = t->webhook->methods;
+				trig_methods_join(m & -m, "", &first);
+				method = buf_cstr(&first);
+			}
 		}
 		char target[1024];
 		snprintf(target, sizeof(target), "%s", t->webhook ? t->webhook->path
 					   : t->event ? "/events" : "/");
 		trig_request_set_target(&r, method, target);
+		buf_release(&first);
 		for (size_t i = 0; i < nheaders; i++) {
 			const char *colon = strchr(headers[i], ':');
 			if (!colon || colon == headers[i]) {

@@ -76,6 +76,30 @@ static struct trig_pair *pairs_push(struct trig_pairs *p)
 	return &p->v[p->n++];
 }
 
+static const char *const method_names[] = {
+	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+};
+
+unsigned trig_method_bit(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
+		if (!strcmp(name, method_names[i]))
+			return 1u << i;
+	return 0;
+}
+
+void trig_methods_join(unsigned methods, const char *sep, struct buf *out)
+{
+	bool first = true;
+	for (unsigned i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
+		if (methods & (1u << i)) {
+			if (!first)
+				buf_adds(out, sep);
+			buf_adds(out, method_names[i]);
+			first = false;
+		}
+}
+
 long trig_percent_decode(const char *s, size_t len, bool plus, char *out)
 {
 	size_t o = 0;

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "trig.h"
 
 struct sockaddr;
@@ -104,6 +105,12 @@ const char *trig_request_form(struct trig_request *r, const char *name, size_t *
 /* A render.h trig_request_fn over a struct trig_request (the ctx):
  * header, query, form, remote.ip and body fields. */
 const char *trig_request_field(void *ctx, enum trig_root root, const char *name, size_t *len);
+
+/* The methods of trig.h's TRIG_GET ... TRIG_OPTIONS bits: the bit of a
+ * method's name (0 for any other), and the names of a set of bits, in bit
+ * order, joined by SEP ("GET, POST"). */
+unsigned trig_method_bit(const char *name);
+void trig_methods_join(unsigned methods, const char *sep, struct buf *out);
 
 /* Percent-decodes S[0..LEN) into OUT (room for LEN bytes), '+' as a space
  * when PLUS; returns the decoded length or -1 on a bad escape. */
