@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "launch.h"
 
 struct trace {
 	FILE *out;
@@ -43,14 +44,6 @@ static void show_bindings(FILE *out, const char *label, const struct trig_bindin
 		show(out, label, b[i].name, &b[i].value, rc);
 }
 
-static const char *action_word(enum trig_action_kind k)
-{
-	static const char *const w[] = {
-		"run-execution", "run-pipeline", "copy-pipeline", "fetch-repository", "http", "respond",
-	};
-	return w[k];
-}
-
 int trig_dry_run(struct trig_guard *g, const struct trig_trigger *t, struct trig_request *r,
 		 int64_t now_ms, FILE *out)
 {
@@ -75,7 +68,7 @@ int trig_dry_run(struct trig_guard *g, const struct trig_trigger *t, struct trig
 	fprintf(out, "would launch:\n");
 	for (uint32_t i = 0; i < t->nactions; i++) {
 		const struct trig_action *a = &t->actions[i];
-		fprintf(out, "  %u. %s", i + 1, action_word(a->kind));
+		fprintf(out, "  %u. %s", i + 1, trig_action_name(a->kind));
 		if (a->step)
 			fprintf(out, " %s", a->step->name);
 		if (a->pipeline)

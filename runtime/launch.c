@@ -92,6 +92,11 @@ const char *trig_launch_kind_name(enum trig_launch_kind k)
 	return kind_names[k];
 }
 
+const char *trig_action_name(enum trig_action_kind k)
+{
+	return action_names[k];
+}
+
 int64_t trig_monotonic_us(void)
 {
 	struct timespec ts;

@@ -56,6 +56,9 @@ enum trig_launch_kind {
 /* The word of a kind in the audit log: "schedule", "fire", ... */
 const char *trig_launch_kind_name(enum trig_launch_kind k);
 
+/* The word of an action: "run-execution", "http", ... */
+const char *trig_action_name(enum trig_action_kind k);
+
 struct trig_launch_req {
 	const struct trig_trigger *trigger;
 	enum trig_launch_kind kind;
