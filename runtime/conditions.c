@@ -427,8 +427,6 @@ static int cmp_str(const void *key, const void *elem)
 
 static bool in_set(const struct trig_cond_filter *f, const char *s, size_t len)
 {
-	if (f->match)
-		return f->match(s, len);
 	if (strlen(s) != len)   /* a NUL inside: equal to no listed value */
 		return false;
 	return bsearch(s, f->values, f->nvalues, sizeof(*f->values), cmp_str) != NULL;
