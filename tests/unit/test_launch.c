@@ -152,16 +152,13 @@ static char dir[256];
 
 static void make_dir(void)
 {
-	snprintf(dir, sizeof(dir), "%s/trig-launch-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	unit_temp_dir(dir, sizeof(dir), "launch");
 	trig_log_setup("test", TRIG_LOG_ERROR, false);
 }
 
 static void remove_dir(void)
 {
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	unit_remove_tree(dir);
 }
 
 static const struct trig_param params[] = {

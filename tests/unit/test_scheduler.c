@@ -69,16 +69,13 @@ static char dir[256];
 
 static void make_dir(void)
 {
-	snprintf(dir, sizeof(dir), "%s/trig-sched-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	unit_temp_dir(dir, sizeof(dir), "sched");
 	trig_log_setup("test", TRIG_LOG_ERROR, false);
 }
 
 static void remove_dir(void)
 {
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	unit_remove_tree(dir);
 }
 
 struct env {

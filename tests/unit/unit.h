@@ -32,6 +32,14 @@ static inline int unit_rm_one_(const char *path, const struct stat *sb, int flag
 	return remove(path);
 }
 
+/* Makes a fresh folder $TMPDIR/trig-NAME-XXXXXX (TMPDIR: /tmp) into DIR. */
+static inline void unit_temp_dir(char *dir, size_t len, const char *name)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, len, "%s/trig-%s-XXXXXX", t && *t ? t : "/tmp", name);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
 /* Removes DIR and everything below it. */
 static inline void unit_remove_tree(const char *dir)
 {
