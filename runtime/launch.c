@@ -696,14 +696,17 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 	/* The payload's paths, extracted in one pass (unless the caller, a
 	 * webhook that judged them already, hands its values over). */
 	unsigned nslots = l->cfg.paths ? trig_json_query_slots(l->cfg.paths) : 0;
-	struct trig_json_value *slots = trig_xcalloc(nslots ? nslots : 1, sizeof(*slots));
+	struct trig_json_value *slots = NULL;
 	if (req->payload) {
 		struct trig_json_error jerr;
-		if (!req->values &&
-		    trig_json_extract(l->cfg.paths, req->payload, req->payload_len, slots, &jerr) != 0) {
-			snprintf(err, errlen, "the payload is not valid JSON: %s at byte %zu", jerr.msg,
-				 jerr.offset);
-			goto fail;
+		if (!req->values) {
+			slots = trig_xcalloc(nslots ? nslots : 1, sizeof(*slots));
+			if (trig_json_extract(l->cfg.paths, req->payload, req->payload_len, slots,
+					      &jerr) != 0) {
+				snprintf(err, errlen, "the payload is not valid JSON: %s at byte %zu",
+					 jerr.msg, jerr.offset);
+				goto fail;
+			}
 		}
 		la->payload = trig_xmalloc(req->payload_len + 1);
 		memcpy(la->payload, req->payload, req->payload_len);
