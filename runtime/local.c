@@ -3,20 +3,29 @@
  *
  * A request is turned into a `struct job` at once (everything copied,
  * parameters checked, command rendered, environment built), queued, and
- * run by one of max_parallel worker threads: folder, execution.json,
- * inputs, posix_spawn of /bin/sh, waitid for the child, status.json, then
- * the done callback.  Nothing polls: workers sleep on a condition variable
- * and in waitid(); trig_local_stop() sleeps on another one.
+ * run by one of max_parallel worker threads: folder (or the adoption of
+ * what a killed server left running: resume()), execution.json, inputs,
+ * the supervisor (a fork, which runs /bin/sh with posix_spawn: see
+ * "running"), waitid for the supervisor, status.json, then the done
+ * callback.  Workers sleep on a condition variable and in waitid() (or
+ * poll() on a pidfd when there is a timeout or the process is adopted);
+ * trig_local_stop() sleeps on another condition variable.
  *
  * Killing a process group is only safe while its leader is known to exist
  * (otherwise its id may have been reused).  So a worker first waits with
- * WNOWAIT, which leaves the leader a zombie holding its id, marks the job
- * exited under the lock, kills what the command left behind in its group,
- * and only then reaps the leader; trig_local_stop() signals only groups
- * whose leader is not marked exited, under the same lock.
+ * WNOWAIT, which leaves the leader (the supervisor) a zombie holding its
+ * id, marks the job exited under the lock, kills what the command left
+ * behind in its group, and only then reaps the leader; trig_local_stop()
+ * and the timeout signal only groups whose leader is not marked exited,
+ * under the same lock.  An adopted supervisor is not our child: its pidfd
+ * tells whether it has ended before its group is signalled.
+ *
+ * trig_local_metadata() (at the end) merges the JSON objects of a log.
  */
 #include "local.h"
 
+#include "json.h"
+#include "json_iter.h"
 #include "log.h"
 #include "shquote.h"
 
@@ -26,6 +35,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -34,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -97,6 +108,10 @@ struct job {
 	size_t nparams;
 	struct kvcopy *inputs;                  /* name -> source, grouped by name */
 	size_t ninputs;
+	struct kvcopy *files;                   /* name -> trusted absolute path */
+	size_t nfiles;
+	int64_t timeout_ms;                     /* 0: none */
+	trig_exec_started_fn *started;
 	char **envp;                            /* "NAME=VALUE", NULL-terminated */
 	size_t nenv;
 	char *payload_input;
@@ -106,9 +121,14 @@ struct job {
 	trig_exec_done_fn *done;
 	void *ctx;
 	/* under l->mu */
-	pid_t pid;                              /* > 0 once spawned */
+	pid_t pid;                              /* > 0 once spawned or adopted */
 	bool exited;                            /* leader is a zombie or reaped */
-	bool killed;                            /* we signalled its group */
+	bool killed;                            /* trig_local_stop() signalled its group */
+	bool timed_out;                         /* the timeout signalled its group */
+	/* set before pid, then read-only */
+	bool adopted;                           /* pid is not our child */
+	int pidfd;                              /* -1: none */
+	unsigned long long start_ticks;         /* adopted: /proc/PID/stat field 22 */
 };
 
 /* What became of an execution. */
@@ -661,11 +681,18 @@ static void job_free(struct job *j)
 		free(j->inputs[i].value);
 	}
 	free(j->inputs);
+	for (size_t i = 0; i < j->nfiles; i++) {
+		free(j->files[i].name);
+		free(j->files[i].value);
+	}
+	free(j->files);
 	for (size_t i = 0; i < j->nenv; i++)
 		free(j->envp[i]);
 	free(j->envp);
 	free(j->payload_input);
 	free(j->payload);
+	if (j->pidfd >= 0)
+		close(j->pidfd);
 	free(j);
 }
 
@@ -808,18 +835,45 @@ static int resolve_inputs(struct job *j, const struct trig_step *step,
 	return 0;
 }
 
+/* The request's trusted files: valid input names, absolute paths. */
+static int copy_files_list(struct job *j, const struct trig_exec_request *req, struct buf *err)
+{
+	if (!req->nfiles)
+		return 0;
+	j->files = trig_xcalloc(req->nfiles, sizeof(*j->files));
+	for (size_t i = 0; i < req->nfiles; i++) {
+		const struct trig_kv *f = &req->files[i];
+		if (!valid_input_name(f->name)) {
+			buf_adds(err, "file for input '");
+			add_excerpt(err, f->name ? f->name : "");
+			buf_adds(err, "': not a valid input name");
+			return -1;
+		}
+		if (!f->value || f->value[0] != '/') {
+			buf_printf(err, "file for input '%s': not an absolute path", f->name);
+			return -1;
+		}
+		j->files[j->nfiles].name = trig_xstrdup(f->name);
+		j->files[j->nfiles].value = trig_xstrdup(f->value);
+		j->nfiles++;
+	}
+	return 0;
+}
+
 /* Copies a request into a job.  NULL with errno EINVAL for a malformed
  * request; problems with values are kept in job->error. */
 static struct job *job_new(struct trig_local *l, const struct trig_exec_request *req)
 {
 	if (!req || !valid_id(req->id) || !req->step || (req->nparams && !req->params) ||
 	    (req->ninputs && !req->inputs) || (req->nenv && !req->env) ||
-	    (req->payload_len && !req->payload)) {
+	    (req->payload_len && !req->payload) || (req->nfiles && !req->files) ||
+	    req->timeout_ms < 0) {
 		errno = EINVAL;
 		return NULL;
 	}
 	const struct trig_step *step = req->step;
 	struct job *j = trig_xcalloc(1, sizeof(*j));
+	j->pidfd = -1;
 	j->id = trig_xstrdup(req->id);
 	j->launch_id = xstrdup_or_null(req->launch_id);
 	j->trigger = xstrdup_or_null(req->trigger);
@@ -827,6 +881,8 @@ static struct job *job_new(struct trig_local *l, const struct trig_exec_request 
 	j->title = xstrdup_or_null(req->title);
 	j->commit = xstrdup_or_null(req->commit);
 	j->created_ms = clock_ms(CLOCK_REALTIME);
+	j->timeout_ms = req->timeout_ms;
+	j->started = req->started;
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "%s/%s", l->executions_dir, j->id);
 	j->dir = detach_str(&b);
@@ -860,6 +916,8 @@ static struct job *job_new(struct trig_local *l, const struct trig_exec_request 
 	free(values);
 	if (!err.len)
 		resolve_inputs(j, step, req, &err);
+	if (!err.len)
+		copy_files_list(j, req, &err);
 	if (!err.len)
 		build_env(l, j, step, req, &err);
 	if (err.len)
@@ -934,6 +992,17 @@ static int write_execution_json(int dfd, const struct job *j)
 		add_redacted_source(&b, j->inputs[i].value);
 	}
 	buf_adds(&b, j->ninputs ? "]}" : "}");
+	if (j->nfiles) {
+		buf_adds(&b, ",\"files\":[");
+		for (size_t i = 0; i < j->nfiles; i++) {
+			buf_adds(&b, i ? ",[" : "[");
+			buf_json_cstr(&b, j->files[i].name);
+			buf_addc(&b, ',');
+			buf_json_cstr(&b, j->files[i].value);
+			buf_addc(&b, ']');
+		}
+		buf_addc(&b, ']');
+	}
 	json_field(&b, "payload_input", j->payload_input);
 	buf_adds(&b, ",\"environment\":[");
 	for (size_t i = 0; i < j->nenv; i++) {
@@ -1398,13 +1467,13 @@ static int open_beneath(struct trig_local *l, const char *path)
 	return rc;
 }
 
+static int copy_fd(struct trig_local *l, int idfd, const char *name, int in, const char *path,
+		   struct buf *err);
+
 static int copy_input(struct trig_local *l, int idfd, const char *name, const char *path,
 		      struct buf *err)
 {
-	static const char tmp[] = ".copy.part";
-	int in = open_beneath(l, path), out = -1, rc = -1;
-	char *chunk = NULL;
-	struct stat st;
+	int in = open_beneath(l, path);
 	if (in < 0) {
 		buf_printf(err, "input '%s': ", name);
 		if (errno == EXDEV) {
@@ -1419,6 +1488,29 @@ static int copy_input(struct trig_local *l, int idfd, const char *name, const ch
 		}
 		return -1;
 	}
+	return copy_fd(l, idfd, name, in, path, err);
+}
+
+/* A trusted absolute path (not request text: named in full in messages). */
+static int copy_file(struct trig_local *l, int idfd, const char *name, const char *path,
+		     struct buf *err)
+{
+	int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (in < 0) {
+		buf_printf(err, "input '%s': cannot open '%s': %s", name, path, strerror(errno));
+		return -1;
+	}
+	return copy_fd(l, idfd, name, in, path, err);
+}
+
+/* Copies the open file in (closed here) to inputs/NAME/<base name of path>. */
+static int copy_fd(struct trig_local *l, int idfd, const char *name, int in, const char *path,
+		   struct buf *err)
+{
+	static const char tmp[] = ".copy.part";
+	int out = -1, rc = -1;
+	char *chunk = NULL;
+	struct stat st;
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
 		buf_printf(err, "input '%s': '", name);
 		add_excerpt(err, path);
@@ -1544,6 +1636,19 @@ static int fetch_inputs(struct trig_local *l, int dfd, const struct job *j, stru
 		if (rc < 0)
 			return -1;
 	}
+	for (size_t i = 0; i < j->nfiles; i++) {
+		const char *name = j->files[i].name;
+		int idfd = input_dir(dfd, name);
+		if (idfd < 0) {
+			buf_printf(err, "input '%s': cannot create its folder: %s", name,
+				   strerror(errno));
+			return -1;
+		}
+		int rc = copy_file(l, idfd, name, j->files[i].value, err);
+		close(idfd);
+		if (rc < 0)
+			return -1;
+	}
 	if (j->payload_input) {
 		int idfd = input_dir(dfd, j->payload_input);
 		if (idfd < 0 ||
@@ -1561,75 +1666,600 @@ static int fetch_inputs(struct trig_local *l, int dfd, const struct job *j, stru
 
 /* ------------------------------------------------------------ running */
 
-static void signal_group(struct job *j, int sig)
+/*
+ * The supervisor.  The command is not the server's child: the server forks
+ * a supervisor (in its own session: its pid is the process group), which
+ * writes the pid file, starts `/bin/sh -e -c COMMAND` with posix_spawn,
+ * waits for it and writes the exit file.  Both survive the server, so a
+ * restarted server can adopt a command that was running and learn how it
+ * ended, instead of running it a second time.
+ *
+ * Between fork() and _exit() the supervisor is the copy of a multithreaded
+ * process: it calls only async-signal-safe functions (and posix_spawn,
+ * whose glibc implementation allocates nothing), on data prepared before
+ * the fork.  It keeps no descriptor of the server (close_range), so a
+ * restarted server can bind its ports again.
+ *
+ * SIGTERM, SIGINT and SIGHUP reach the whole group (trig_local_stop(), a
+ * timeout): the supervisor notes the signal, waits for the command to end
+ * (it may clean up until SIGKILL comes), writes no exit file and dies of
+ * the same signal, so that a stopped execution is an interrupted attempt
+ * that runs again after a restart.
+ *
+ * Files (in the execution folder; both written as tmp + rename):
+ *     pid     "PID STARTTIME STARTED_MS COMMAND_MS\n": the supervisor's pid,
+ *             its start time in clock ticks after boot (/proc/PID/stat field
+ *             22; a reused pid has another), when the execution started
+ *             (unix ms, inputs included) and when the command started
+ *     exit    "exit CODE ENDED_MS\n" or "signal SIG ENDED_MS\n"
+ */
+
+struct sup_plan {
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	char *argv[5];
+	char *const *envp;
+	int out, err, dfd, pipe_w;
+	int64_t started_ms;
+};
+
+/* The stage of the supervisor that failed, sent to the server with errno. */
+enum { SUP_OK, SUP_SETUP, SUP_PID_FILE, SUP_SPAWN };
+
+static volatile sig_atomic_t sup_caught;
+
+static void sup_on_signal(int sig)
 {
-	if (j->pid > 0 && !j->exited) {
-		kill(-j->pid, sig);
-		j->killed = true;
-	}
+	sup_caught = sig;
 }
 
-static int spawn(struct trig_local *l, struct job *j, int dfd, pid_t *pid, struct buf *err)
+/* Decimal of v into p (async-signal-safe); returns the length. */
+static size_t sup_fmt(char *p, long long v)
+{
+	char t[24];
+	size_t n = 0, k = 0;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do
+		t[n++] = (char)('0' + u % 10);
+	while ((u /= 10));
+	if (v < 0)
+		p[k++] = '-';
+	while (n)
+		p[k++] = t[--n];
+	return k;
+}
+
+static int64_t sup_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Field 22 (starttime) of a /proc/PID/stat text; its state in *state. */
+static int parse_proc_stat(const char *buf, size_t len, unsigned long long *start, char *state)
+{
+	const char *p = NULL;
+	for (size_t i = len; i > 0; i--) {
+		if (buf[i - 1] == ')') {
+			p = buf + i;
+			break;
+		}
+	}
+	if (!p)
+		return -1;
+	const char *end = buf + len;
+	/* ") S ppid ..." : state is field 3, starttime field 22. */
+	int field = 2;
+	unsigned long long v = 0;
+	bool in_num = false;
+	for (; p < end; p++) {
+		if (*p == ' ') {
+			if (in_num && field == 22) {
+				*start = v;
+				return 0;
+			}
+			in_num = false;
+			continue;
+		}
+		if (!in_num) {
+			in_num = true;
+			field++;
+			v = 0;
+			if (field == 3)
+				*state = *p;
+		}
+		if (field == 22) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			v = v * 10 + (unsigned)(*p - '0');
+		}
+	}
+	if (in_num && field == 22) {
+		*start = v;
+		return 0;
+	}
+	return -1;
+}
+
+/* Reads /proc/<pid>/stat (pid 0: self) (async-signal-safe). */
+static int proc_stat(pid_t pid, unsigned long long *start, char *state)
+{
+	char path[40] = "/proc/self/stat";
+	if (pid > 0) {
+		size_t n = strlen("/proc/");
+		memcpy(path, "/proc/", n);
+		n += sup_fmt(path + n, pid);
+		memcpy(path + n, "/stat", 6);
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char buf[1024];
+	size_t len = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == sizeof(buf))
+			break;
+	}
+	close(fd);
+	return parse_proc_stat(buf, len, start, state);
+}
+
+/* Writes name atomically in the folder on descriptor 3 (async-signal-safe). */
+static int sup_write(const char *name, const char *tmp, const char *text, size_t len)
+{
+	int fd = openat(3, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, text, len) < 0 || fsync(fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0 || renameat(3, tmp, 3, name) < 0)
+		return -1;
+	return fsync(3);
+}
+
+static _Noreturn void sup_fail(int fd, int stage)
+{
+	int msg[3] = { stage, errno, 0 };
+	if (write_all(fd, msg, sizeof(msg)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static _Noreturn void supervise(const struct sup_plan *p)
+{
+	pid_t server = getppid();
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sigaction(s, &sa, NULL);        /* glibc's own: EINVAL, fine */
+	sa.sa_handler = sup_on_signal;          /* no SA_RESTART: waitid sees EINTR */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;                /* the child gets SIG_DFL (SETSIGDEF) */
+	sigaction(SIGPIPE, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setsid() < 0)
+		sup_fail(p->pipe_w, SUP_SETUP);
+
+	/* Descriptors: 0 /dev/null, 1 and 2 the logs, 3 the folder, 4 the
+	 * pipe to the server; nothing else. */
+	int out = fcntl(p->out, F_DUPFD, 10), err = fcntl(p->err, F_DUPFD, 10);
+	int dfd = fcntl(p->dfd, F_DUPFD, 10), pw = fcntl(p->pipe_w, F_DUPFD, 10);
+	if (out < 0 || err < 0 || dfd < 0 || pw < 0)
+		sup_fail(p->pipe_w, SUP_SETUP);
+	int nul = open("/dev/null", O_RDONLY);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
+	    dup2(dfd, 3) < 0 || dup2(pw, 4) < 0)
+		sup_fail(pw, SUP_SETUP);
+	if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0) {
+		struct rlimit rl;
+		int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536
+			  ? (int)rl.rlim_cur : 65536;
+		for (int fd = 5; fd < max; fd++)
+			close(fd);
+	}
+
+	/* The pid file, before the command starts: a server that dies from
+	 * here on finds either this supervisor alive or its exit file. */
+	unsigned long long start = 0;   /* no /proc: 0, never adopted */
+	char state;
+	proc_stat(0, &start, &state);
+	char text[128];
+	size_t n = sup_fmt(text, getpid());
+	text[n++] = ' ';
+	n += sup_fmt(text + n, (long long)start);
+	text[n++] = ' ';
+	n += sup_fmt(text + n, p->started_ms);
+	text[n++] = ' ';
+	n += sup_fmt(text + n, sup_now_ms());
+	text[n++] = '\n';
+	if (sup_write("pid", "pid.tmp", text, n) < 0)
+		sup_fail(4, SUP_PID_FILE);
+
+	pid_t child;
+	int rc = posix_spawn(&child, "/bin/sh", &p->fa, &p->at, p->argv, p->envp);
+	if (rc) {
+		errno = rc;
+		sup_fail(4, SUP_SPAWN);
+	}
+	int msg[3] = { SUP_OK, 0, (int)child };
+	write_all(4, msg, sizeof(msg));         /* the server may be gone */
+	close(4);
+
+	siginfo_t si;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)child, &si, WEXITED) == 0)
+			break;
+		if (errno != EINTR)
+			_exit(127);
+	}
+	if (sup_caught) {
+		/* Stopped: no exit file; die of the signal for the server. */
+		int sig = sup_caught;
+		sa.sa_handler = SIG_DFL;
+		sigaction(sig, &sa, NULL);
+		raise(sig);
+		_exit(128 + sig);
+	}
+	bool exited = si.si_code == CLD_EXITED;
+	memcpy(text, exited ? "exit " : "signal ", exited ? 5 : 7);
+	n = exited ? 5 : 7;
+	n += sup_fmt(text + n, si.si_status);
+	text[n++] = ' ';
+	n += sup_fmt(text + n, sup_now_ms());
+	text[n++] = '\n';
+	if (sup_write("exit", "exit.tmp", text, n) < 0) {
+		static const char m[] = "trig: cannot write the exit file\n";
+		write_all(2, m, sizeof(m) - 1);
+	}
+	/* Orphaned (the server died): end what the command left in the
+	 * group, as the server would have; this supervisor goes too. */
+	if (getppid() != server)
+		kill(0, SIGKILL);
+	_exit(exited ? si.si_status : 128 + si.si_status);
+}
+
+/* Under l->mu: signals the group of a process not known to have ended.
+ * stop: trig_local_stop()'s (the result is STOPPED). */
+static void signal_group(struct job *j, int sig, bool stop)
+{
+	if (j->pid <= 0 || j->exited)
+		return;
+	if (j->pidfd >= 0) {
+		/* An adopted process is not our child: its pid may already be
+		 * free; the pidfd knows. */
+		struct pollfd pf = { j->pidfd, POLLIN, 0 };
+		if (poll(&pf, 1, 0) == 1 && j->adopted)
+			return;
+	}
+	kill(-j->pid, sig);
+	if (stop)
+		j->killed = true;
+}
+
+static int spawn(struct trig_local *l, struct job *j, int dfd, int64_t started_ms, pid_t *pid,
+		 struct buf *err)
 {
 	const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
 	int out = openat(dfd, "stdout.log", flags, 0600);
 	int errfd = openat(dfd, "stderr.log", flags, 0600);
+	int pfd[2] = { -1, -1 };
 	if (out < 0 || errfd < 0) {
 		buf_printf(err, "cannot create the log files: %s", strerror(errno));
-		if (out >= 0)
-			close(out);
-		if (errfd >= 0)
-			close(errfd);
-		return -1;
+		goto fail_fds;
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		buf_printf(err, "cannot start '/bin/sh': %s", strerror(errno));
+		goto fail_fds;
+	}
+	struct sup_plan p;
+	memset(&p, 0, sizeof(p));
 	sigset_t none, all;
-	int rc = posix_spawn_file_actions_init(&fa);
-	if (rc == 0 && (rc = posix_spawnattr_init(&at)) != 0)
-		posix_spawn_file_actions_destroy(&fa);
+	int rc = posix_spawn_file_actions_init(&p.fa);
+	if (rc == 0 && (rc = posix_spawnattr_init(&p.at)) != 0)
+		posix_spawn_file_actions_destroy(&p.fa);
 	if (rc) {
 		buf_printf(err, "cannot start '/bin/sh': %s", strerror(rc));
-		close(out);
-		close(errfd);
-		return -1;
+		goto fail_fds;
 	}
 	sigemptyset(&none);
 	sigfillset(&all);
-	if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, out, 1);
-	if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, errfd, 2);
-#if __GLIBC_PREREQ(2, 34)
-	/* Even a descriptor another module forgot to make close-on-exec. */
-	if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-#endif
-	if (!rc) rc = posix_spawn_file_actions_addchdir_np(&fa, l->workdir);
-	if (!rc) rc = posix_spawnattr_setsigmask(&at, &none);
-	if (!rc) rc = posix_spawnattr_setsigdefault(&at, &all);
-	if (!rc) rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-					       POSIX_SPAWN_SETSIGDEF);
+	if (!rc) rc = posix_spawn_file_actions_addclose(&p.fa, 3);
+	if (!rc) rc = posix_spawn_file_actions_addclose(&p.fa, 4);
+	if (!rc) rc = posix_spawn_file_actions_addchdir_np(&p.fa, l->workdir);
+	if (!rc) rc = posix_spawnattr_setsigmask(&p.at, &none);
+	if (!rc) rc = posix_spawnattr_setsigdefault(&p.at, &all);
+	if (!rc) rc = posix_spawnattr_setflags(&p.at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	/* -e: as on valohai, the first command line that fails ends the
 	 * execution, and its exit code is the execution's. */
 	char sh[] = "/bin/sh", e[] = "-e", c[] = "-c";
-	char *argv[] = { sh, e, c, j->command, NULL };
-	if (!rc)
-		rc = posix_spawn(pid, "/bin/sh", &fa, &at, argv, j->envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	p.argv[0] = sh;
+	p.argv[1] = e;
+	p.argv[2] = c;
+	p.argv[3] = j->command;
+	p.argv[4] = NULL;
+	p.envp = j->envp;
+	p.out = out;
+	p.err = errfd;
+	p.dfd = dfd;
+	p.pipe_w = pfd[1];
+	p.started_ms = started_ms;
+	pid_t s = -1;
+	if (!rc) {
+		s = fork();
+		if (s == 0)
+			supervise(&p);
+		if (s < 0)
+			rc = errno;
+	}
+	posix_spawn_file_actions_destroy(&p.fa);
+	posix_spawnattr_destroy(&p.at);
 	close(out);
 	close(errfd);
+	close(pfd[1]);
 	if (rc) {
+		close(pfd[0]);
 		buf_printf(err, "cannot start '/bin/sh' in '%s': %s", l->workdir, strerror(rc));
 		return -1;
 	}
+	int msg[3] = { -1, 0, 0 };
+	size_t got = 0;
+	while (got < sizeof(msg)) {
+		ssize_t r = read(pfd[0], (char *)msg + got, sizeof(msg) - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(pfd[0]);
+	if (got == sizeof(msg) && msg[0] == SUP_OK) {
+		*pid = s;
+		return 0;
+	}
+	while (waitpid(s, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (got < sizeof(msg))
+		buf_printf(err, "cannot start '/bin/sh' in '%s': the supervisor ended early",
+			   l->workdir);
+	else if (msg[0] == SUP_PID_FILE)
+		buf_printf(err, "cannot write the pid file: %s", strerror(msg[1]));
+	else
+		buf_printf(err, "cannot start '/bin/sh' in '%s': %s", l->workdir,
+			   strerror(msg[1]));
+	return -1;
+
+fail_fds:
+	if (out >= 0)
+		close(out);
+	if (errfd >= 0)
+		close(errfd);
+	if (pfd[0] >= 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	return -1;
+}
+
+/* Whether process pid (started at start ticks) still runs: not a zombie,
+ * not gone, not another process with the same pid. */
+static bool proc_alive(pid_t pid, unsigned long long start)
+{
+	unsigned long long s;
+	char state = 0;
+	if (proc_stat(pid, &s, &state) < 0)
+		return false;
+	return start && s == start && state != 'Z' && state != 'X' && state != 'x';
+}
+
+/*
+ * Waits until the supervisor has ended or the monotonic deadline (ms; < 0:
+ * none) has passed; true when it has ended.  Our child: waitid(WNOWAIT),
+ * leaving it a zombie; adopted: its pidfd, else /proc every 50 ms.
+ */
+static bool wait_end(struct job *j, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline < 0 ? -1 : deadline - clock_ms(CLOCK_MONOTONIC);
+		if (deadline >= 0 && left <= 0)
+			left = 0;
+		if (j->pidfd >= 0) {
+			struct pollfd pf = { j->pidfd, POLLIN, 0 };
+			int rc = poll(&pf, 1, left > INT_MAX ? INT_MAX : (int)left);
+			if (rc < 0 && errno == EINTR)
+				continue;
+			if (rc != 0)    /* ended; or an error: do not spin */
+				return true;
+		} else if (j->adopted) {
+			if (!proc_alive(j->pid, j->start_ticks))
+				return true;
+			struct timespec ts = { 0, 50 * 1000000L };
+			if (left == 0)
+				return false;
+			if (left > 0 && left < 50)
+				ts.tv_nsec = left * 1000000L;
+			nanosleep(&ts, NULL);
+			continue;
+		} else if (deadline < 0) {
+			return true;    /* the blocking waitid in wait_child() */
+		} else {
+			siginfo_t si;
+			memset(&si, 0, sizeof(si));
+			if (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOWAIT | WNOHANG) < 0 &&
+			    errno != EINTR)
+				return true;
+			if (si.si_pid)
+				return true;
+			if (left == 0)
+				return false;
+			struct timespec ts = { 0, 20 * 1000000L };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (left == 0)
+			return false;
+		if (deadline >= 0 && clock_ms(CLOCK_MONOTONIC) >= deadline)
+			return false;
+	}
+}
+
+/* Waits for the end, with the job's timeout counted from cmd_mono (the
+ * monotonic ms when the command started): SIGTERM to the group at the
+ * timeout, SIGKILL kill_after_ms later. */
+static void wait_with_timeout(struct trig_local *l, struct job *j, int64_t cmd_mono)
+{
+	if (!j->timeout_ms) {
+		wait_end(j, -1);
+		return;
+	}
+	if (wait_end(j, cmd_mono + j->timeout_ms))
+		return;
+	pthread_mutex_lock(&l->mu);
+	j->timed_out = true;
+	signal_group(j, SIGTERM, false);
+	pthread_mutex_unlock(&l->mu);
+	trig_info("execution '%s' timed out: stopping it", j->id);
+	if (wait_end(j, clock_ms(CLOCK_MONOTONIC) + l->kill_after_ms))
+		return;
+	pthread_mutex_lock(&l->mu);
+	signal_group(j, SIGKILL, false);
+	pthread_mutex_unlock(&l->mu);
+	wait_end(j, -1);
+}
+
+/* "timed out after 2 s" / "timed out after 300 ms" */
+static void add_timeout_error(struct buf *b, int64_t ms)
+{
+	buf_reset(b);
+	if (ms % 1000 == 0)
+		buf_printf(b, "timed out after %lld s", (long long)(ms / 1000));
+	else
+		buf_printf(b, "timed out after %lld ms", (long long)ms);
+}
+
+/* The exit file: 0 and the outcome's fields, or -1 (none, or unreadable). */
+static int read_exit_file(int dfd, struct outcome *o)
+{
+	char buf[128];
+	int fd = openat(dfd, "exit", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char word[8];
+	int v, end = 0;
+	long long ended;
+	if (sscanf(buf, "%7s %d %lld\n%n", word, &v, &ended, &end) != 3 || !end)
+		return -1;
+	if (!strcmp(word, "exit") && v >= 0 && v <= 255) {
+		o->exit_code = v;
+		o->signal = 0;
+		o->status = v == 0 ? TRIG_EXEC_COMPLETED : TRIG_EXEC_FAILED;
+	} else if (!strcmp(word, "signal") && v > 0 && v < 128) {
+		o->exit_code = -1;
+		o->signal = v;
+		o->status = TRIG_EXEC_FAILED;
+	} else {
+		return -1;
+	}
+	o->ended_ms = ended;
 	return 0;
 }
 
-/* Waits for the child, kills what it left in its group, reaps it. */
-static void wait_child(struct trig_local *l, struct job *j, pid_t pid, struct outcome *o)
+/* The pid file: 0, or -1 (none, or unreadable). */
+static int read_pid_file(int dfd, pid_t *pid, unsigned long long *start, int64_t *started_ms,
+			 int64_t *cmd_ms)
+{
+	char buf[160];
+	int fd = openat(dfd, "pid", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	int p, end = 0;
+	long long a, b;
+	if (sscanf(buf, "%d %llu %lld %lld\n%n", &p, start, &a, &b, &end) != 4 || !end || p <= 1)
+		return -1;
+	*pid = p;
+	*started_ms = a;
+	*cmd_ms = b;
+	return 0;
+}
+
+/*
+ * How the supervisor's end turns into the outcome (the server's own view
+ * first, then the exit file): stopped by trig_local_stop() → STOPPED; the
+ * command finished (exit file) → its exit code or signal; timed out →
+ * FAILED; else the supervisor's own end (killed: that signal).
+ */
+static void settle(struct job *j, int dfd, bool killed, bool have_si, const siginfo_t *si,
+		   struct outcome *o)
+{
+	struct outcome x = *o;
+	if (read_exit_file(dfd, &x) == 0) {
+		o->status = x.status;
+		o->exit_code = x.exit_code;
+		o->signal = x.signal;
+		o->ended_ms = x.ended_ms;       /* a live server's finish() overrides it */
+		return;
+	}
+	if (have_si && si->si_code == CLD_EXITED) {
+		/* Only when the exit file could not be written. */
+		o->exit_code = si->si_status;
+		o->status = si->si_status == 0 ? TRIG_EXEC_COMPLETED : TRIG_EXEC_FAILED;
+	} else if (have_si) {
+		o->signal = si->si_status;
+		o->status = TRIG_EXEC_FAILED;
+	}
+	if (killed) {
+		o->status = TRIG_EXEC_STOPPED;
+		buf_adds(&o->error, "stopped by the server");
+	} else if (j->timed_out) {
+		o->status = TRIG_EXEC_FAILED;
+		add_timeout_error(&o->error, j->timeout_ms);
+	} else if (!have_si) {
+		o->status = TRIG_EXEC_FAILED;
+		buf_adds(&o->error, "the command ended while the server was down and left no "
+			 "exit status: it was killed");
+	}
+}
+
+/* Waits for our supervisor child, kills what it left in its group, reaps
+ * it, and settles the outcome. */
+static void wait_child(struct trig_local *l, struct job *j, int dfd, pid_t pid, int64_t cmd_mono,
+		       struct outcome *o)
 {
 	siginfo_t si;
 	int rc;
+	wait_with_timeout(l, j, cmd_mono);
 	do {
 		memset(&si, 0, sizeof(si));
 		rc = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
@@ -1647,23 +2277,89 @@ static void wait_child(struct trig_local *l, struct job *j, pid_t pid, struct ou
 	}
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (si.si_code == CLD_EXITED) {
-		o->exit_code = si.si_status;
-		o->status = si.si_status == 0 ? TRIG_EXEC_COMPLETED : TRIG_EXEC_FAILED;
-	} else {
-		o->signal = si.si_status;
-		o->status = TRIG_EXEC_FAILED;
-	}
-	if (killed) {
-		o->status = TRIG_EXEC_STOPPED;
-		buf_adds(&o->error, "stopped by the server");
-	}
+	settle(j, dfd, killed, true, &si, o);
+}
+
+/* Waits for an adopted supervisor (not our child) and settles. */
+static void wait_adopted(struct trig_local *l, struct job *j, int dfd, int64_t cmd_mono,
+			 struct outcome *o)
+{
+	wait_with_timeout(l, j, cmd_mono);
+	pthread_mutex_lock(&l->mu);
+	j->exited = true;
+	bool killed = j->killed;
+	pthread_mutex_unlock(&l->mu);
+	settle(j, dfd, killed, false, NULL, o);
 }
 
 static void finish(struct outcome *o, int64_t mono_start)
 {
 	o->ended_ms = clock_ms(CLOCK_REALTIME);
 	o->duration_ms = clock_ms(CLOCK_MONOTONIC) - mono_start;
+}
+
+static int64_t realtime_to_mono(int64_t real_ms)
+{
+	return clock_ms(CLOCK_MONOTONIC) - (clock_ms(CLOCK_REALTIME) - real_ms);
+}
+
+/*
+ * A folder without status.json: did a previous server leave a command
+ * behind?  1: settled (the command had ended: *o filled, times included; or
+ * it was adopted and has ended now); 0: nothing to adopt, run it again.
+ */
+static int resume(struct trig_local *l, struct job *j, int dfd, struct outcome *o)
+{
+	pid_t pid;
+	unsigned long long start;
+	int64_t started_ms, cmd_ms;
+	bool have_pid = read_pid_file(dfd, &pid, &start, &started_ms, &cmd_ms) == 0;
+	if (!have_pid)
+		started_ms = cmd_ms = 0;
+	if (read_exit_file(dfd, o) == 0) {
+		o->started_ms = have_pid ? started_ms : o->ended_ms;
+		o->duration_ms = o->ended_ms > o->started_ms ? o->ended_ms - o->started_ms : 0;
+		trig_info("execution '%s' had ended while the server was down: %s", j->id,
+			  trig_exec_status_name(o->status));
+		return 1;
+	}
+	if (!have_pid || !proc_alive(pid, start))
+		return 0;
+	long fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd >= 0 && !proc_alive(pid, start)) {
+		/* Ended between the two looks (the pidfd may name another). */
+		close((int)fd);
+		fd = -1;
+		if (read_exit_file(dfd, o) == 0) {
+			o->started_ms = started_ms;
+			o->duration_ms = o->ended_ms > o->started_ms ? o->ended_ms - o->started_ms : 0;
+			return 1;
+		}
+		j->exited = true;
+	}
+	o->started_ms = started_ms;
+	if (!j->exited) {
+		trig_info("execution '%s' is still running (process %d): adopting it", j->id,
+			  (int)pid);
+		pthread_mutex_lock(&l->mu);
+		j->adopted = true;
+		j->pidfd = (int)fd;
+		j->start_ticks = start;
+		j->pid = pid;
+		int sig = atomic_load(&l->kill_sig);
+		if (sig)
+			signal_group(j, sig, true);
+		pthread_mutex_unlock(&l->mu);
+		if (j->started)
+			j->started(j->id, started_ms, j->ctx);
+		wait_adopted(l, j, dfd, realtime_to_mono(cmd_ms), o);
+	} else {
+		settle(j, dfd, false, false, NULL, o);
+	}
+	if (o->ended_ms <= 0)
+		o->ended_ms = clock_ms(CLOCK_REALTIME);
+	o->duration_ms = o->ended_ms > o->started_ms ? o->ended_ms - o->started_ms : 0;
+	return 1;
 }
 
 /* Runs a job to its end (the folder, inputs, the command) and says how it
@@ -1698,6 +2394,21 @@ static void execute(struct trig_local *l, struct job *j, struct outcome *o)
 		close(dfd);
 		return;
 	}
+	if (resume(l, j, dfd, o)) {
+		if (o->status != TRIG_EXEC_STOPPED && write_status_json(dfd, j, o) < 0)
+			trig_error("execution '%s': cannot write status.json: %s", j->id,
+				   strerror(errno));
+		close(dfd);
+		return;
+	}
+	static const char *const stale[] = { "pid", "pid.tmp", "exit", "exit.tmp" };
+	for (size_t i = 0; i < sizeof(stale) / sizeof(*stale); i++) {
+		if (unlinkat(dfd, stale[i], 0) < 0 && errno != ENOENT) {
+			buf_printf(&o->error, "cannot clear the folder of an interrupted attempt: "
+				   "'%s': %s", stale[i], strerror(errno));
+			goto done;
+		}
+	}
 	if (remove_tree(dfd, "inputs", 0) < 0 || remove_tree(dfd, "outputs", 0) < 0) {
 		buf_printf(&o->error, "cannot clear the folder of an interrupted attempt: %s",
 			   strerror(errno));
@@ -1721,16 +2432,23 @@ static void execute(struct trig_local *l, struct job *j, struct outcome *o)
 	pid_t pid;
 	if (atomic_load(&l->kill_sig))
 		goto done;
-	if (spawn(l, j, dfd, &pid, &o->error) < 0)
+	if (spawn(l, j, dfd, o->started_ms, &pid, &o->error) < 0)
 		goto done;
+	int64_t cmd_mono = clock_ms(CLOCK_MONOTONIC);
+	if (j->timeout_ms) {
+		long fd = syscall(SYS_pidfd_open, pid, 0);
+		j->pidfd = fd >= 0 ? (int)fd : -1;
+	}
 	pthread_mutex_lock(&l->mu);
 	j->pid = pid;
 	int sig = atomic_load(&l->kill_sig);
 	if (sig)
-		signal_group(j, sig);
+		signal_group(j, sig, true);
 	pthread_mutex_unlock(&l->mu);
 	trig_debug("execution '%s' started (process %d)", j->id, (int)pid);
-	wait_child(l, j, pid, o);
+	if (j->started)
+		j->started(j->id, o->started_ms, j->ctx);
+	wait_child(l, j, dfd, pid, cmd_mono, o);
 done:
 	if (atomic_load(&l->kill_sig) && o->status == TRIG_EXEC_ERROR && !j->error) {
 		/* An input fetch or the start itself was cut short by stop(). */
@@ -1982,7 +2700,7 @@ static void kill_running(struct trig_local *l, int sig)
 {
 	atomic_store(&l->kill_sig, sig);
 	for (struct job *j = l->active; j; j = j->anext)
-		signal_group(j, sig);
+		signal_group(j, sig, true);
 }
 
 static void local_free(struct trig_local *l)
@@ -2109,4 +2827,179 @@ struct trig_local *trig_local_new(const struct trig_local_config *cfg, char *err
 		l->nworkers++;
 	}
 	return l;
+}
+
+/* ------------------------------------------------------------ metadata */
+
+#define METADATA_MAX_LOG        (8 << 20)
+
+/* One member of the merged metadata: key decoded, value's JSON text. */
+struct meta_member {
+	char *key;
+	size_t keylen;
+	char *value;
+	size_t vlen;
+};
+
+/* The merged object: members in order of first appearance, and an open
+ * addressing table of member index + 1 by key hash (0: empty slot). */
+struct meta {
+	struct meta_member *m;
+	size_t n, cap;
+	size_t *slots;
+	size_t nslots;          /* a power of 2, at least 2 * cap */
+};
+
+static uint64_t meta_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;    /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static char *meta_dup(const char *p, size_t n)
+{
+	char *c = trig_xmalloc(n ? n : 1);
+	if (n)
+		memcpy(c, p, n);
+	return c;
+}
+
+static void meta_set(struct meta *t, const char *key, size_t keylen, const char *value,
+		     size_t vlen)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->m = trig_xrealloc(t->m, t->cap * sizeof(*t->m));
+		free(t->slots);
+		t->nslots = t->cap * 2;
+		t->slots = trig_xcalloc(t->nslots, sizeof(*t->slots));
+		for (size_t i = 0; i < t->n; i++) {
+			size_t h = (size_t)meta_hash(t->m[i].key, t->m[i].keylen) & (t->nslots - 1);
+			while (t->slots[h])
+				h = (h + 1) & (t->nslots - 1);
+			t->slots[h] = i + 1;
+		}
+	}
+	size_t h = (size_t)meta_hash(key, keylen) & (t->nslots - 1);
+	for (; t->slots[h]; h = (h + 1) & (t->nslots - 1)) {
+		struct meta_member *e = &t->m[t->slots[h] - 1];
+		if (e->keylen == keylen && !memcmp(e->key, key, keylen)) {
+			free(e->value);
+			e->value = meta_dup(value, vlen);
+			e->vlen = vlen;
+			return;
+		}
+	}
+	struct meta_member *e = &t->m[t->n++];
+	e->key = meta_dup(key, keylen);
+	e->keylen = keylen;
+	e->value = meta_dup(value, vlen);
+	e->vlen = vlen;
+	t->slots[h] = t->n;
+}
+
+/* Merges the members of line (if it is one JSON object) into t. */
+static void meta_line(const char *p, size_t len, struct meta *t, struct buf *key)
+{
+	/* JSON's white space (a CR: a CRLF line end) */
+	while (len && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++, len--;
+	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r'))
+		len--;
+	if (len < 2 || *p != '{' || trig_json_validate(p, len, NULL) < 0)
+		return;
+	struct trig_json_value v = { TRIG_JSON_OBJECT, p, len }, k, val;
+	struct trig_json_iter it;
+	if (trig_json_iter_begin(&it, &v) < 0)
+		return;
+	while (trig_json_iter_next(&it, &k, &val) == 1) {
+		buf_reset(key);
+		if (trig_json_string(&k, key) < 0)
+			return;
+		meta_set(t, key->len ? key->data : "", key->len, val.raw, val.len);
+	}
+}
+
+int trig_local_metadata(const char *exec_dir, struct buf *out)
+{
+	if (!exec_dir || !out) {
+		errno = EINVAL;
+		return -1;
+	}
+	int dfd = open(exec_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	int fd = openat(dfd, "stdout.log", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int e = errno;
+	close(dfd);
+	if (fd < 0 && e != ENOENT) {
+		errno = e;
+		return -1;
+	}
+	struct meta t = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+	if (fd >= 0) {
+		struct stat st;
+		off_t start = 0;
+		if (fstat(fd, &st) < 0) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (st.st_size > METADATA_MAX_LOG)
+			start = st.st_size - METADATA_MAX_LOG;
+		data = trig_xmalloc(METADATA_MAX_LOG);
+		for (;;) {
+			ssize_t r = pread(fd, data + len, METADATA_MAX_LOG - len,
+					  start + (off_t)len);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				e = errno;
+				close(fd);
+				free(data);
+				errno = e;
+				return -1;
+			}
+			if (r == 0)
+				break;
+			len += (size_t)r;
+			if (len == METADATA_MAX_LOG)
+				break;
+		}
+		close(fd);
+		const char *p = data, *end = data + len;
+		if (start > 0) {
+			/* The first line is cut: skip it. */
+			const char *nl = memchr(p, '\n', len);
+			p = nl ? nl + 1 : end;
+		}
+		struct buf key = BUF_INIT;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *le = nl ? nl : end;
+			meta_line(p, (size_t)(le - p), &t, &key);
+			p = nl ? nl + 1 : end;
+		}
+		buf_release(&key);
+	}
+	buf_addc(out, '{');
+	for (size_t i = 0; i < t.n; i++) {
+		if (i)
+			buf_addc(out, ',');
+		buf_json_str(out, t.m[i].key, t.m[i].keylen);
+		buf_addc(out, ':');
+		buf_add(out, t.m[i].value, t.m[i].vlen);
+		free(t.m[i].key);
+		free(t.m[i].value);
+	}
+	buf_addc(out, '}');
+	free(t.m);
+	free(t.slots);
+	free(data);
+	return 0;
 }

@@ -8,20 +8,43 @@
  *                      commit, parameters with their final values, inputs,
  *                      names of the environment variables set, the
  *                      rendered command, created time
- *     inputs/NAME/     each input's files (copied or downloaded), and
- *                      payload.json in the payload input's folder
+ *     inputs/NAME/     each input's files (copied or downloaded; the
+ *                      request's trusted files), and payload.json in the
+ *                      payload input's folder
  *     outputs/         for the step to write to (VH_OUTPUTS_DIR)
  *     stdout.log, stderr.log
- *     status.json      written last, atomically: status, exit_code,
+ *     pid              written by the supervisor (below) before the command
+ *                      starts: "PID STARTTIME STARTED_MS COMMAND_MS\n", the
+ *                      supervisor's pid and start time (clock ticks after
+ *                      boot, /proc/PID/stat field 22: a reused pid has
+ *                      another), the execution's start and the command's
+ *                      start (unix ms)
+ *     exit             written by the supervisor when the command has
+ *                      ended by itself: "exit CODE ENDED_MS\n" or
+ *                      "signal SIG ENDED_MS\n"
+ *     status.json      written last, by the server: status, exit_code,
  *                      signal, error, started, ended (RFC 3339 UTC, ms),
  *                      duration_ms
+ * (pid, exit and status.json are each written atomically: tmp + rename.)
  *
- * If status.json exists when an id is run (a launch resumed after a crash,
- * whose execution had finished), nothing runs again: the recorded result
- * is reported.  A folder without status.json is an interrupted attempt (a
- * crash, or an execution killed by trig_local_stop(), which writes no
- * status.json so that the resumed launch runs it again): its inputs/ and
- * outputs/ are emptied, its logs truncated, and the execution starts over.
+ * Submitting an id whose folder exists (a launch resumed after a crash):
+ *   - status.json exists: nothing runs again, the recorded result is
+ *     reported (recorded = true);
+ *   - else exit exists: the command ended while the server was down; its
+ *     result is reported and status.json written;
+ *   - else the pid file's process is alive with the same start time: the
+ *     command is still running and is adopted: the worker (holding one of
+ *     the max_parallel slots) waits for it (pidfd, else /proc every 50 ms),
+ *     then reports it from exit, or, without exit (it was killed while
+ *     the server was down), as FAILED with exit code and signal unknown
+ *     and an error saying so; trig_local_stop() and the timeout signal its
+ *     group like any other;
+ *   - else it is an interrupted attempt (a crash before the command ended
+ *     and with no survivor, or an execution stopped by trig_local_stop(),
+ *     which leaves neither exit nor status.json so that the resumed launch
+ *     runs it again): pid, exit, inputs/ and outputs/ are removed, the
+ *     logs truncated, and the execution starts over.
+ * So a command that was running when the server was killed runs once.
  *
  * The command is the step's command (list lines joined with '\n') with
  * valohai.yaml's interpolations (valohai-yaml's build_command):
@@ -43,17 +66,40 @@
  * without a value is an ERROR result and nothing runs.
  *
  * The command runs as `/bin/sh -e -c COMMAND` (-e: like valohai, the
- * execution stops at the first failing command line and fails), in its own
- * session and process group, in the backend's workdir, with stdin
- * /dev/null, stdout and stderr in the log files, no other descriptor, no
- * signal blocked or ignored, and an environment built from scratch:
+ * execution stops at the first failing command line and fails), in the
+ * backend's workdir, with stdin /dev/null, stdout and stderr in the log
+ * files, no other descriptor, no signal blocked or ignored, and an
+ * environment built from scratch:
  * PATH, HOME, LANG (config), the step's environment-variables, the
  * request's overrides, then VH_INPUTS_DIR, VH_OUTPUTS_DIR, VH_EXECUTION_ID.
  * Nothing of the server's own environment, so none of its secrets, is
- * passed on.  When the command's main process ends, whatever it left
- * running in its process group is killed (as when a container ends; a
- * process that leaves the group with setsid() escapes this).  The step's
- * image is not used: the command runs on this machine, as this user.
+ * passed on.  The step's image is not used: the command runs on this
+ * machine, as this user.
+ *
+ * The supervisor: the server forks a small process that starts a new
+ * session and process group, keeps no descriptor of the server, writes the
+ * pid file, starts the command (posix_spawn; the command is its child, in
+ * its group) and waits for it, writes the exit file, and ends; it and the
+ * command outlive a server that is killed.  The server waits for the
+ * supervisor and reads the command's exact exit code or signal from the
+ * exit file.  When the supervisor ends, whatever the command left running
+ * in the group is killed (as when a container ends; a process that leaves
+ * the group with setsid() escapes this): by the server, or by the
+ * supervisor itself when the server is gone.  SIGTERM, SIGINT or SIGHUP
+ * to the group (trig_local_stop(), a timeout, anyone) reaches the command
+ * and the supervisor: the supervisor lets the command end (until SIGKILL),
+ * writes no exit file and dies of that signal.  The supervisor is a fork
+ * of the server: it holds the server's memory copy-on-write (at worst a
+ * copy of the server's heap as it was at the fork, a few MB) until the
+ * command ends.
+ *
+ * Timeout (timeout_ms of the request): counted from the command's start
+ * (inputs have their own limits); at the timeout SIGTERM goes to the
+ * group, SIGKILL kill_after_ms later; the result is FAILED, with the
+ * signal that ended it and the error "timed out after N s" ("N ms" when
+ * not whole seconds), and status.json is written: a final result, not run
+ * again by a resumed launch.  A command that ended on its own at the same
+ * moment (exit file written) is reported as it ended.
  *
  * Inputs: a value is an http(s) URL, downloaded with libcurl (connect
  * timeout, stall timeout, size cap, HTTP status >= 400 fails, redirects only
@@ -70,22 +116,27 @@
  *
  * Ownership: a request's strings and arrays are borrowed until
  * trig_local_submit() or trig_local_run() returns (the step too: it is
- * copied as far as the execution needs it).  The result passed to a done
- * callback is valid only during the call; a result filled in by
- * trig_local_run() is the caller's, freed with trig_exec_result_release().
+ * copied as far as the execution needs it; the files named by `files` are
+ * copied when the execution starts, so they must exist until then).  The
+ * result passed to a done callback is valid only during the call; a result
+ * filled in by trig_local_run() is the caller's, freed with
+ * trig_exec_result_release().
  *
  * Thread-safety: submit and run may be called from any thread at once.
  * trig_local_stop() must be the last call on the handle: it returns once
  * every execution (those of trig_local_run() calls in progress included)
- * has ended.  done callbacks run on worker threads, never under a lock of
- * the backend: a callback may call trig_local_submit().
+ * has ended.  started and done callbacks run on worker threads (on the
+ * caller's thread for trig_local_run()), never under a lock of the
+ * backend: a callback may call trig_local_submit().
  *
  * The process must not ignore SIGCHLD nor reap children it did not start
  * (no waitpid(-1, ...)): each worker waits for its own child.  libcurl
  * (>= 7.84, whose curl_global_init is thread-safe) is initialised by
  * trig_local_new().  Needs Linux and glibc >= 2.29 (posix_spawn's chdir
- * action); with glibc < 2.34 (no closefrom action) descriptors reach the
- * child unless opened close-on-exec, as every trig module opens them.
+ * action).  Uses pidfd_open (Linux 5.3) and close_range (Linux 5.9) where
+ * the kernel has them: without pidfds, a timeout polls every 20 ms and an
+ * adopted command is watched in /proc every 50 ms; without close_range,
+ * the supervisor closes descriptors one by one.
  */
 #ifndef TRIG_LOCAL_H
 #define TRIG_LOCAL_H
@@ -102,6 +153,9 @@ struct trig_kv {
 	const char *name;
 	const char *value;
 };
+
+/* An execution's command has started: started_ms is unix ms. */
+typedef void trig_exec_started_fn(const char *id, int64_t started_ms, void *ctx);
 
 struct trig_exec_request {
 	const char *id;                 /* [A-Za-z0-9][A-Za-z0-9._-]{0,127} */
@@ -124,6 +178,25 @@ struct trig_exec_request {
 	const void *payload;
 	size_t payload_len;
 	const char *title, *commit;     /* recorded only; may be NULL */
+	/* Trusted absolute paths (pipeline edges: another execution's
+	 * outputs; never request text), each copied into inputs/NAME/ under
+	 * its base name (2-NAME, 3-NAME... when taken); regular files only;
+	 * a problem is an ERROR result.  NAME need not be one of the step's
+	 * inputs, but must be a valid input name. */
+	const struct trig_kv *files;
+	size_t nfiles;
+	/* 0: none (< 0: EINVAL).  A command still running this long after it
+	 * started gets SIGTERM to its process group, SIGKILL kill_after_ms
+	 * later, and is FAILED with error "timed out after N s" (a final
+	 * result). */
+	int64_t timeout_ms;
+	/* May be NULL.  Called at most once, before done, on the thread that
+	 * runs the execution, when its command has been started (or adopted
+	 * after a restart: started_ms is then the original start); not for a
+	 * result read back from status.json or an exit file, nor one that
+	 * never started.  Its ctx is the done callback's ctx (NULL under
+	 * trig_local_run()). */
+	trig_exec_started_fn *started;
 };
 
 enum trig_exec_status {
@@ -201,6 +274,17 @@ int trig_local_run(struct trig_local *l, const struct trig_exec_request *req,
  * Joins the workers and frees l.  NULL is accepted.
  */
 void trig_local_stop(struct trig_local *l, int64_t grace_ms);
+
+/*
+ * Valohai's execution metadata: every line of <exec_dir>/stdout.log that is
+ * a JSON object (surrounding white space allowed), merged into one object,
+ * a key's last value winning (keys in order of first appearance), appended
+ * to out as JSON text ("{}" when there is none).  Lines that are not JSON
+ * objects are ignored; only the last 8 MiB of the log are read.  Returns 0,
+ * or -1 with errno (ENOENT: no folder; a log not written yet is "{}").
+ * Reentrant; may be called while the execution runs.
+ */
+int trig_local_metadata(const char *exec_dir, struct buf *out);
 
 /*
  * Renders a step's command with the given parameter values over the

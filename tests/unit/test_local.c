@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1755,6 +1756,688 @@ START_TEST(no_descriptor_leaks)
 }
 END_TEST
 
+/* ------------------------------------------------------------ issue 4 additions */
+
+/* Shell lines that wait until the file NAME exists in the workdir. */
+#define GATE(name) "while [ ! -e " name " ]; do sleep 0.01; done\n"
+
+/* A file outside the workdir (a trusted absolute path). */
+static const char *root_file(const char *name, const char *content)
+{
+	static char path[PATH_MAX * 2];
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(content, f);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+START_TEST(trusted_files_are_copied)
+{
+	struct trig_local *l = mk(1, 0);
+	char a[PATH_MAX * 2], b[PATH_MAX * 2], c[PATH_MAX * 2];
+	snprintf(a, sizeof(a), "%s", root_file("model.bin", "weights\n"));
+	ck_assert_int_eq(mkdir(path_in_work("sub"), 0700), 0);
+	snprintf(b, sizeof(b), "%s/sub/metrics.json", workdir);
+	write_work_file("sub/metrics.json", "{\"acc\":1}\n");
+	snprintf(c, sizeof(c), "%s", root_file("other.txt", "other\n"));
+	struct trig_kv files[] = { { "model", a }, { "model", b }, { "extra", c } };
+	/* the step declares none of these inputs: pipeline edges need not */
+	struct trig_step st = {
+		.name = "s",
+		.command = "cat \"$VH_INPUTS_DIR/model/model.bin\" \"$VH_INPUTS_DIR/model/metrics.json\" "
+			   "\"$VH_INPUTS_DIR/extra/other.txt\"",
+	};
+	struct trig_exec_request req = { .id = "e-files", .step = &st, .files = files, .nfiles = 3 };
+	struct trig_exec_result r;
+	run_req(l, &req, &r);
+	ck_assert_msg(r.status == TRIG_EXEC_COMPLETED, "%s", r.error ? r.error : "");
+	trig_exec_result_release(&r);
+	char *out = exec_file("e-files", "stdout.log");
+	ck_assert_str_eq(out, "weights\n{\"acc\":1}\nother\n");
+	free(out);
+	char *ej = exec_file("e-files", "execution.json");
+	ck_assert_ptr_nonnull(strstr(ej, "\"files\":[[\"model\","));
+	free(ej);
+
+	/* a folder, a missing file, a relative path, a bad name: errors, nothing runs */
+	struct trig_step touch = { .name = "s", .command = "touch RAN" };
+	struct {
+		struct trig_kv kv;
+		const char *want;
+	} bad[] = {
+		{ { "in", workdir }, "is not a regular file" },
+		{ { "in", "/nonexistent/trig/file" }, "cannot open '/nonexistent/trig/file'" },
+		{ { "in", "relative.txt" }, "not an absolute path" },
+		{ { "../x", a }, "not a valid input name" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "e-files-bad-%zu", i);
+		struct trig_exec_request rq = { .id = id, .step = &touch, .files = &bad[i].kv,
+						.nfiles = 1 };
+		run_req(l, &rq, &r);
+		ck_assert_int_eq(r.status, TRIG_EXEC_ERROR);
+		ck_assert_msg(r.error && strstr(r.error, bad[i].want), "%zu: %s", i,
+			      r.error ? r.error : "(null)");
+		trig_exec_result_release(&r);
+	}
+	ck_assert(!work_exists("RAN"));
+	trig_local_stop(l, 0);
+}
+END_TEST
+
+START_TEST(timeout_kills_the_group)
+{
+	struct trig_local_config cfg = { .max_parallel = 2, .kill_after_ms = 300 };
+	struct trig_local *l = mk_cfg(&cfg);
+	/* A: plain; B: deaf to SIGTERM, SIGKILL must come kill_after_ms later */
+	struct trig_step a = { .name = "a", .command = "sleep 30 &\necho $$ $! > \"$VH_OUTPUTS_DIR/pids\"\nwait" };
+	struct trig_step b = { .name = "b", .command = "trap '' TERM\nsleep 30 &\necho $$ $! > \"$VH_OUTPUTS_DIR/pids\"\nwait\nwait" };
+	struct trig_exec_request ra = { .id = "e-to-a", .step = &a, .timeout_ms = 300 };
+	struct trig_exec_request rb = { .id = "e-to-b", .step = &b, .timeout_ms = 2000 };
+	struct trig_exec_result r;
+	int64_t t0 = clock_ms_for_test();
+	run_req(l, &ra, &r);
+	int64_t took = clock_ms_for_test() - t0;
+	ck_assert_int_eq(r.status, TRIG_EXEC_FAILED);
+	ck_assert_str_eq(r.error, "timed out after 300 ms");
+	ck_assert_int_eq(r.signal, SIGTERM);
+	ck_assert_int_ge(took, 300);
+	ck_assert_int_lt(took, 2500);
+	trig_exec_result_release(&r);
+	char *pids = exec_file("e-to-a", "outputs/pids");
+	int sh, gc;
+	ck_assert_int_eq(sscanf(pids, "%d %d", &sh, &gc), 2);
+	free(pids);
+	ck_assert(dies_soon(sh) && dies_soon(gc));
+	char *sj = exec_file("e-to-a", "status.json");
+	ck_assert_ptr_nonnull(strstr(sj, "\"status\":\"failed\""));
+	ck_assert_ptr_nonnull(strstr(sj, "\"error\":\"timed out after 300 ms\""));
+	free(sj);
+	ck_assert_ptr_null(exec_file("e-to-a", "exit"));
+
+	t0 = clock_ms_for_test();
+	run_req(l, &rb, &r);
+	took = clock_ms_for_test() - t0;
+	ck_assert_int_eq(r.status, TRIG_EXEC_FAILED);
+	ck_assert_str_eq(r.error, "timed out after 2 s");
+	ck_assert_int_eq(r.signal, SIGKILL);
+	ck_assert_int_ge(took, 2300);
+	ck_assert_int_lt(took, 5000);
+	trig_exec_result_release(&r);
+	pids = exec_file("e-to-b", "outputs/pids");
+	ck_assert_int_eq(sscanf(pids, "%d %d", &sh, &gc), 2);
+	free(pids);
+	ck_assert(dies_soon(sh) && dies_soon(gc));
+
+	/* a final result: submitted again, nothing runs */
+	struct trig_step other = { .name = "a", .command = "touch RAN" };
+	ra.step = &other;
+	run_req(l, &ra, &r);
+	ck_assert(r.recorded);
+	ck_assert_int_eq(r.status, TRIG_EXEC_FAILED);
+	ck_assert_str_eq(r.error, "timed out after 300 ms");
+	trig_exec_result_release(&r);
+	ck_assert(!work_exists("RAN"));
+
+	/* under the timeout: as usual */
+	struct trig_step quick = { .name = "q", .command = "exit 4" };
+	struct trig_exec_request rq = { .id = "e-to-q", .step = &quick, .timeout_ms = 5000 };
+	run_req(l, &rq, &r);
+	ck_assert_int_eq(r.status, TRIG_EXEC_FAILED);
+	ck_assert_int_eq(r.exit_code, 4);
+	ck_assert_ptr_null(r.error);
+	trig_exec_result_release(&r);
+	trig_local_stop(l, 0);
+}
+END_TEST
+
+/* started and done callbacks, in order */
+struct calls {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char log[1024];
+	int64_t started_ms, done_started_ms;
+	int ndone;
+};
+
+static void on_started(const char *id, int64_t started_ms, void *ctx)
+{
+	struct calls *c = ctx;
+	pthread_mutex_lock(&c->mu);
+	size_t n = strlen(c->log);
+	snprintf(c->log + n, sizeof(c->log) - n, "started %s;", id);
+	c->started_ms = started_ms;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void on_done_calls(const struct trig_exec_result *r, void *ctx)
+{
+	struct calls *c = ctx;
+	pthread_mutex_lock(&c->mu);
+	size_t n = strlen(c->log);
+	snprintf(c->log + n, sizeof(c->log) - n, "done %s %s;", r->id,
+		 trig_exec_status_name(r->status));
+	c->done_started_ms = r->started_ms;
+	c->ndone++;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void calls_wait(struct calls *c, int n)
+{
+	pthread_mutex_lock(&c->mu);
+	while (c->ndone < n)
+		pthread_cond_wait(&c->cv, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+}
+
+START_TEST(started_is_called_once_before_done)
+{
+	struct trig_local *l = mk(2, 0);
+	static struct calls c = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct trig_step st = { .name = "s", .command = "sleep 0.1" };
+	struct trig_exec_request req = { .id = "e-cb", .step = &st, .started = on_started };
+	ck_assert_int_eq(trig_local_submit(l, &req, on_done_calls, &c), 0);
+	calls_wait(&c, 1);
+	ck_assert_str_eq(c.log, "started e-cb;done e-cb completed;");
+	ck_assert(c.started_ms > 0);
+	ck_assert(c.started_ms == c.done_started_ms);
+	/* recorded result, and a bad request that never starts: no call */
+	c.log[0] = 0;
+	ck_assert_int_eq(trig_local_submit(l, &req, on_done_calls, &c), 0);
+	calls_wait(&c, 2);
+	ck_assert_str_eq(c.log, "done e-cb completed;");
+	c.log[0] = 0;
+	struct trig_kv bad = { "nope", "1" };
+	struct trig_exec_request rb = { .id = "e-cb-bad", .step = &st, .started = on_started,
+					.params = &bad, .nparams = 1 };
+	ck_assert_int_eq(trig_local_submit(l, &rb, on_done_calls, &c), 0);
+	calls_wait(&c, 3);
+	ck_assert_str_eq(c.log, "done e-cb-bad error;");
+	/* trig_local_run(): called too, with a NULL ctx (no way to check it
+	 * but that it does not crash: on_started would dereference it) */
+	trig_local_stop(l, 0);
+}
+END_TEST
+
+/* Merges the JSON-object lines of a log with python3 (the oracle) and
+ * compares with trig_local_metadata() after parsing both. */
+static void check_metadata_oracle(const char *dir)
+{
+	struct buf b = BUF_INIT;
+	ck_assert_int_eq(trig_local_metadata(dir, &b), 0);
+	char ours[PATH_MAX * 2];
+	snprintf(ours, sizeof(ours), "%s/ours.json", root);
+	FILE *f = fopen(ours, "w");
+	ck_assert_ptr_nonnull(f);
+	fwrite(b.data, 1, b.len, f);
+	ck_assert_int_eq(fclose(f), 0);
+	buf_release(&b);
+	char cmd[PATH_MAX * 6];
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c '\n"
+		 "import json, sys\n"
+		 "m = {}\n"
+		 "for line in open(sys.argv[1], \"rb\").read().split(b\"\\n\"):\n"
+		 "    try:\n"
+		 "        v = json.loads(line.decode(\"utf-8\"), parse_constant=lambda c: 1/0)\n"
+		 "    except Exception:\n"
+		 "        continue\n"
+		 "    if isinstance(v, dict):\n"
+		 "        m.update(v)\n"
+		 "ours = json.load(open(sys.argv[2]))\n"
+		 "sys.exit(0 if ours == m and list(ours) == list(m) else 1)\n"
+		 "' %s/stdout.log %s", dir, ours);
+	ck_assert_msg(system(cmd) == 0, "metadata differs from python's merge");
+}
+
+START_TEST(metadata_is_merged)
+{
+	struct trig_local *l = mk(1, 0);
+	write_work_file("log.txt",
+			"epoch 1\n"
+			"{\"loss\": 0.5, \"epoch\": 1}\n"
+			"  {\"loss\": 0.25, \"acc\": {\"top1\": [1, 2.5e3]}, \"s\": \"a\\u00e9\\n\"}  \r\n"
+			"[1, 2]\n"
+			"{\"loss\": bad}\n"
+			"{\"half\": \n"
+			"\"x\"}\n"
+			"\"just a string\"\n"
+			"{}\n"
+			"{\"k\\u0041y\": null, \"epoch\": 2, \"epoch\": 3}\n"
+			"{\"unicode\": \"\\ud83d\\ude00 \xc3\xa9\"}\n"
+			"{\"last\": true}");
+	struct trig_step st = { .name = "s", .command = "cat log.txt" };
+	struct trig_exec_result r;
+	run_step(l, &st, "e-meta", NULL, 0, &r);
+	ck_assert_int_eq(r.status, TRIG_EXEC_COMPLETED);
+	struct buf b = BUF_INIT;
+	ck_assert_int_eq(trig_local_metadata(r.dir, &b), 0);
+	/* hand-checked */
+	ck_assert_str_eq(buf_cstr(&b),
+			 "{\"loss\":0.25,\"epoch\":3,\"acc\":{\"top1\": [1, 2.5e3]},"
+			 "\"s\":\"a\\u00e9\\n\",\"kAy\":null,\"unicode\":\"\\ud83d\\ude00 \xc3\xa9\","
+			 "\"last\":true}");
+	buf_release(&b);
+	check_metadata_oracle(r.dir);
+	trig_exec_result_release(&r);
+
+	/* nothing printed: {}; no such folder: -1 ENOENT */
+	struct trig_step quiet = { .name = "s", .command = "true" };
+	run_step(l, &quiet, "e-meta-quiet", NULL, 0, &r);
+	ck_assert_int_eq(trig_local_metadata(r.dir, &b), 0);
+	ck_assert_str_eq(buf_cstr(&b), "{}");
+	buf_release(&b);
+	trig_exec_result_release(&r);
+	char p[PATH_MAX * 2];
+	snprintf(p, sizeof(p), "%s/no-such-execution", execs);
+	errno = 0;
+	ck_assert_int_eq(trig_local_metadata(p, &b), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	buf_release(&b);
+
+	/* only the last 8 MiB: an object before it is not read */
+	struct trig_step big = {
+		.name = "s",
+		.command = "echo '{\"early\": 1, \"x\": 1}'\n"
+			   "head -c 9000000 /dev/zero | tr '\\0' 'a'\necho\n"
+			   "echo '{\"x\": 2}'",
+	};
+	run_step(l, &big, "e-meta-big", NULL, 0, &r);
+	ck_assert_int_eq(r.status, TRIG_EXEC_COMPLETED);
+	ck_assert_int_eq(trig_local_metadata(r.dir, &b), 0);
+	ck_assert_str_eq(buf_cstr(&b), "{\"x\":2}");
+	buf_release(&b);
+	trig_exec_result_release(&r);
+	trig_local_stop(l, 0);
+}
+END_TEST
+
+START_TEST(metadata_random_lines)
+{
+	/* random lines, some JSON objects, checked against python's merge */
+	uint64_t seed = test_seed(0x6d657461);
+	(void)seed;
+	char dir[PATH_MAX * 2];
+	snprintf(dir, sizeof(dir), "%s/meta", root);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	static const char *const keys[] = { "a", "b", "c\\u0000d", "\\u00e9", "e f", "a" };
+	static const char *const vals[] = { "1", "-2.5e-3", "\"s\"", "null", "true", "[1,{\"x\":[]}]",
+					    "{\"n\":{}}", "\"\\ud800\"" };
+	struct buf log = BUF_INIT;
+	for (int line = 0; line < 400; line++) {
+		switch (rnd(5)) {
+		case 0:
+			buf_adds(&log, "plain text {\"a\": 1}");
+			break;
+		case 1:
+			buf_adds(&log, "{\"a\": 1,}");
+			break;
+		default: {
+			unsigned n = rnd(4);
+			buf_adds(&log, rnd(2) ? " {" : "{");
+			for (unsigned i = 0; i < n; i++)
+				buf_printf(&log, "%s\"%s\": %s", i ? ", " : "", keys[rnd(6)],
+					   vals[rnd(8)]);
+			buf_adds(&log, "}");
+		}
+		}
+		buf_addc(&log, '\n');
+	}
+	char p[PATH_MAX * 3];
+	snprintf(p, sizeof(p), "%s/stdout.log", dir);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fwrite(log.data, 1, log.len, f);
+	ck_assert_int_eq(fclose(f), 0);
+	buf_release(&log);
+	check_metadata_oracle(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------ crashes */
+
+/* Lines in a file of the workdir (0 when it does not exist). */
+static int count_lines(const char *name)
+{
+	char *s = slurp(path_in_work(name), NULL);
+	int n = 0;
+	if (!s)
+		return 0;
+	for (char *p = s; *p; p++)
+		n += *p == '\n';
+	free(s);
+	return n;
+}
+
+static void wait_for_work_file(const char *name, int64_t ms)
+{
+	int64_t end = clock_ms_for_test() + ms;
+	while (!work_exists(name)) {
+		ck_assert_msg(clock_ms_for_test() < end, "'%s' did not appear", name);
+		usleep(10000);
+	}
+}
+
+static bool exec_exists(const char *id, const char *name)
+{
+	char p[PATH_MAX * 2];
+	snprintf(p, sizeof(p), "%s/%s/%s", execs, id, name);
+	return exists(p);
+}
+
+/*
+ * A server that dies: a forked process submits the execution and is
+ * SIGKILLed once the step has written `marker` in the workdir (the
+ * supervisor and the command, in their own session, live on).
+ */
+static void crash_server_during(const struct trig_step *st, const char *id, const char *marker)
+{
+	pid_t srv = fork();
+	ck_assert_int_ge(srv, 0);
+	if (srv == 0) {
+		struct trig_local_config cfg = { .executions_dir = execs, .workdir = workdir,
+						 .max_parallel = 1 };
+		char err[256];
+		struct trig_local *l = trig_local_new(&cfg, err, sizeof(err));
+		struct trig_exec_request req = { .id = id, .step = st };
+		if (!l || trig_local_submit(l, &req, on_done, &coll) < 0)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	int64_t end = clock_ms_for_test() + 10000;
+	while (!work_exists(marker)) {
+		int status;
+		ck_assert_msg(waitpid(srv, &status, WNOHANG) == 0, "the server ended early");
+		ck_assert_msg(clock_ms_for_test() < end, "'%s' did not appear", marker);
+		usleep(5000);
+	}
+	ck_assert_int_eq(kill(srv, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(srv, NULL, 0), srv);
+}
+
+/* Waits until a started callback has been logged in c. */
+static void wait_adopted_call(struct calls *c)
+{
+	int64_t end = clock_ms_for_test() + 5000;
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		bool started = strstr(c->log, "started") != NULL;
+		pthread_mutex_unlock(&c->mu);
+		if (started)
+			break;
+		ck_assert_msg(clock_ms_for_test() < end, "not adopted");
+		usleep(5000);
+	}
+}
+
+START_TEST(crash_adopts_a_running_command)
+{
+	/* the command goes on after the crash, then exits 7 */
+	struct trig_step st = { .name = "s",
+				.command = "echo run >> runs\ntouch started\n" GATE("go")
+					   "echo done >> runs\nexit 7" };
+	crash_server_during(&st, "e-adopt", "started");
+	ck_assert(exec_exists("e-adopt", "pid"));
+	ck_assert(!exec_exists("e-adopt", "status.json"));
+	ck_assert(!exec_exists("e-adopt", "exit"));
+
+	struct trig_local *l = mk(1, 0);
+	static struct calls c = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct trig_exec_request req = { .id = "e-adopt", .step = &st, .started = on_started };
+	ck_assert_int_eq(trig_local_submit(l, &req, on_done_calls, &c), 0);
+	wait_adopted_call(&c);
+	write_work_file("go", "");      /* the command ends now, adopted */
+	calls_wait(&c, 1);
+	ck_assert_str_eq(c.log, "started e-adopt;done e-adopt failed;");
+	/* the original start, from the pid file */
+	char *pidf = exec_file("e-adopt", "pid");
+	long long pid, ticks, started, cmd;
+	ck_assert_int_eq(sscanf(pidf, "%lld %lld %lld %lld", &pid, &ticks, &started, &cmd), 4);
+	free(pidf);
+	ck_assert(c.started_ms == started);
+	trig_local_stop(l, 0);
+	ck_assert_int_eq(count_lines("runs"), 2);       /* one run: "run", "done" */
+	char *sj = exec_file("e-adopt", "status.json");
+	ck_assert_ptr_nonnull(sj);
+	ck_assert_ptr_nonnull(strstr(sj, "\"status\":\"failed\",\"exit_code\":7,\"signal\":null"));
+	free(sj);
+	char *ex = exec_file("e-adopt", "exit");
+	ck_assert_ptr_nonnull(ex);
+	ck_assert(!strncmp(ex, "exit 7 ", 7));
+	free(ex);
+	ck_assert(dies_soon((pid_t)pid));
+
+	/* a recorded result from then on */
+	l = mk(1, 0);
+	struct trig_exec_result r;
+	run_req(l, &req, &r);
+	ck_assert(r.recorded);
+	ck_assert_int_eq(r.exit_code, 7);
+	trig_exec_result_release(&r);
+	trig_local_stop(l, 0);
+	ck_assert_int_eq(count_lines("runs"), 2);
+}
+END_TEST
+
+START_TEST(crash_exit_already_there)
+{
+	/* the command ends while the server is down: its exit file says how */
+	struct trig_step st = { .name = "s", .command = "echo run >> runs\ntouch started\n"
+							GATE("go") "kill -KILL $$" };
+	crash_server_during(&st, "e-ended", "started");
+	write_work_file("go", "");      /* the server is dead: end now */
+	int64_t end = clock_ms_for_test() + 10000;
+	while (!exec_exists("e-ended", "exit")) {
+		ck_assert_msg(clock_ms_for_test() < end, "no exit file");
+		usleep(10000);
+	}
+	char *ex = exec_file("e-ended", "exit");
+	ck_assert(!strncmp(ex, "signal 9 ", 9));
+	free(ex);
+	struct trig_local *l = mk(1, 0);
+	struct trig_exec_result r;
+	struct trig_exec_request req = { .id = "e-ended", .step = &st };
+	run_req(l, &req, &r);
+	ck_assert(!r.recorded);
+	ck_assert_int_eq(r.status, TRIG_EXEC_FAILED);
+	ck_assert_int_eq(r.signal, SIGKILL);
+	ck_assert_int_eq(r.exit_code, -1);
+	ck_assert(r.ended_ms >= r.started_ms && r.started_ms > 0);
+	trig_exec_result_release(&r);
+	ck_assert_int_eq(count_lines("runs"), 1);
+	char *sj = exec_file("e-ended", "status.json");
+	ck_assert_ptr_nonnull(strstr(sj, "\"status\":\"failed\",\"exit_code\":null,\"signal\":9"));
+	free(sj);
+
+	/* same with an exit code */
+	struct trig_step st2 = { .name = "s", .command = "echo run >> runs2\ntouch started2\n"
+							 GATE("go2") "exit 5" };
+	crash_server_during(&st2, "e-ended2", "started2");
+	write_work_file("go2", "");
+	end = clock_ms_for_test() + 10000;
+	while (!exec_exists("e-ended2", "exit")) {
+		ck_assert_msg(clock_ms_for_test() < end, "no exit file");
+		usleep(10000);
+	}
+	req.id = "e-ended2";
+	req.step = &st2;
+	run_req(l, &req, &r);
+	ck_assert_int_eq(r.status, TRIG_EXEC_FAILED);
+	ck_assert_int_eq(r.exit_code, 5);
+	ck_assert_int_eq(r.signal, 0);
+	trig_exec_result_release(&r);
+	ck_assert_int_eq(count_lines("runs2"), 1);
+	trig_local_stop(l, 0);
+}
+END_TEST
+
+START_TEST(crash_killed_command_fails)
+{
+	/* adopted, then killed by someone else: no exit file, FAILED */
+	struct trig_step st = { .name = "s",
+				.command = "echo run >> runs\necho $$ > cmdpid\ntouch started\nsleep 30" };
+	crash_server_during(&st, "e-killed", "started");
+	struct trig_local *l = mk(1, 0);
+	static struct calls adopted = { .mu = PTHREAD_MUTEX_INITIALIZER,
+					.cv = PTHREAD_COND_INITIALIZER };
+	struct trig_exec_request req = { .id = "e-killed", .step = &st, .started = on_started };
+	ck_assert_int_eq(trig_local_submit(l, &req, on_done_calls, &adopted), 0);
+	wait_adopted_call(&adopted);
+	char *pidf = exec_file("e-killed", "pid");
+	int sup = atoi(pidf);
+	free(pidf);
+	ck_assert_int_eq(kill(-sup, SIGKILL), 0);
+	calls_wait(&adopted, 1);
+	ck_assert_str_eq(adopted.log, "started e-killed;done e-killed failed;");
+	trig_local_stop(l, 0);
+	char *sj = exec_file("e-killed", "status.json");
+	ck_assert_ptr_nonnull(sj);
+	ck_assert_ptr_nonnull(strstr(sj, "\"status\":\"failed\",\"exit_code\":null,\"signal\":null,"
+					 "\"error\":\"the command ended while the server was down and left "
+					 "no exit status: it was killed\""));
+	free(sj);
+	ck_assert_int_eq(count_lines("runs"), 1);
+}
+END_TEST
+
+START_TEST(crash_stop_kills_an_adopted_command)
+{
+	struct trig_step st = { .name = "s",
+				.command = "echo run >> runs\necho $$ > cmdpid\ntouch started\nsleep 30" };
+	crash_server_during(&st, "e-adstop", "started");
+	char *cp = slurp(path_in_work("cmdpid"), NULL);
+	pid_t cmd = (pid_t)atoi(cp);
+	free(cp);
+	struct trig_local_config cfg = { .max_parallel = 1, .kill_after_ms = 300 };
+	struct trig_local *l = mk_cfg(&cfg);
+	static struct calls c = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct trig_exec_request req = { .id = "e-adstop", .step = &st, .started = on_started };
+	ck_assert_int_eq(trig_local_submit(l, &req, on_done_calls, &c), 0);
+	wait_adopted_call(&c);
+	ck_assert(!is_dead(cmd));
+	int64_t t0 = clock_ms_for_test();
+	trig_local_stop(l, 0);
+	ck_assert_int_lt(clock_ms_for_test() - t0, 3000);
+	ck_assert_str_eq(c.log, "started e-adstop;done e-adstop stopped;");
+	ck_assert(dies_soon(cmd));
+	ck_assert(!exec_exists("e-adstop", "status.json"));
+	ck_assert(!exec_exists("e-adstop", "exit"));
+	/* so the resumed launch runs it again (the supervisor is gone) */
+	struct trig_step again = { .name = "s", .command = "echo again >> runs" };
+	l = mk(1, 0);
+	struct trig_exec_result r;
+	req.step = &again;
+	req.started = NULL;
+	run_req(l, &req, &r);
+	ck_assert_int_eq(r.status, TRIG_EXEC_COMPLETED);
+	trig_exec_result_release(&r);
+	trig_local_stop(l, 0);
+	char *runs = slurp(path_in_work("runs"), NULL);
+	ck_assert_str_eq(runs, "run\nagain\n");
+	free(runs);
+}
+END_TEST
+
+START_TEST(stale_pid_runs_again)
+{
+	/* a pid file whose process is gone, and one whose pid is alive but
+	 * with another start time (a reused pid): both run again */
+	pid_t dead = fork();
+	ck_assert_int_ge(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+	struct {
+		const char *id;
+		long long pid;
+	} cases[] = { { "e-stale-dead", dead }, { "e-stale-reused", getpid() } };
+	struct trig_local *l = mk(1, 0);
+	for (size_t i = 0; i < 2; i++) {
+		char p[PATH_MAX * 2];
+		snprintf(p, sizeof(p), "%s/%s", execs, cases[i].id);
+		ck_assert_int_eq(mkdir(p, 0700), 0);
+		snprintf(p, sizeof(p), "%s/%s/pid", execs, cases[i].id);
+		FILE *f = fopen(p, "w");
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "%lld 1 1700000000000 1700000000000\n", cases[i].pid);
+		ck_assert_int_eq(fclose(f), 0);
+		struct trig_step st = { .name = "s", .command = "echo run >> runs" };
+		struct trig_exec_result r;
+		run_step(l, &st, cases[i].id, NULL, 0, &r);
+		ck_assert_int_eq(r.status, TRIG_EXEC_COMPLETED);
+		ck_assert(!r.recorded);
+		ck_assert(r.started_ms > 1700000000000LL + 1000);
+		trig_exec_result_release(&r);
+		ck_assert_int_eq(count_lines("runs"), (int)i + 1);
+		/* the new attempt's pid file */
+		char *pidf = exec_file(cases[i].id, "pid");
+		ck_assert_int_ne(atoll(pidf), cases[i].pid);
+		free(pidf);
+	}
+	trig_local_stop(l, 0);
+}
+END_TEST
+
+START_TEST(supervisor_keeps_no_descriptor)
+{
+	/* the supervisor holds no descriptor of the server (a listening
+	 * socket held by an orphan would keep a restarted server from its
+	 * port): a pipe opened here without close-on-exec is not among them */
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	struct stat pst;
+	ck_assert_int_eq(fstat(p[0], &pst), 0);
+	char pipe_name[64];
+	snprintf(pipe_name, sizeof(pipe_name), "pipe:[%llu]", (unsigned long long)pst.st_ino);
+	struct trig_step st = { .name = "s", .command = "touch started\n" GATE("looked") };
+	struct trig_local *l = mk(1, 0);
+	struct collect *c = &coll;
+	c->n = 0;
+	struct trig_exec_request req = { .id = "e-supfd", .step = &st };
+	ck_assert_int_eq(trig_local_submit(l, &req, on_done, c), 0);
+	wait_for_work_file("started", 5000);
+	char *pidf = exec_file("e-supfd", "pid");
+	ck_assert_ptr_nonnull(pidf);
+	int sup = atoi(pidf);
+	free(pidf);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", sup);
+	/* (valgrind keeps descriptors of its own above the limit) */
+	struct rlimit rl;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	DIR *d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || (rlim_t)atoi(e->d_name) >= rl.rlim_cur)
+			continue;
+		char fp[384], target[PATH_MAX];
+		snprintf(fp, sizeof(fp), "%s/%s", path, e->d_name);
+		ssize_t len = readlink(fp, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = 0;
+		ck_assert_str_ne(target, pipe_name);
+		ck_assert_msg(atoi(e->d_name) <= 4, "fd %s: %s", e->d_name, target);
+		n++;
+	}
+	closedir(d);
+	ck_assert_int_ge(n, 4);         /* 0-2, the folder (and the pipe to the server) */
+	write_work_file("looked", "");
+	close(p[0]);
+	close(p[1]);
+	wait_done(c, 1);
+	ck_assert_int_eq(c->r[0].status, TRIG_EXEC_COMPLETED);
+	trig_local_stop(l, 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static Suite *local_suite(void)
@@ -1796,6 +2479,17 @@ static Suite *local_suite(void)
 	tcase_add_test(run, stop_kills_the_process_group);
 	tcase_add_test(run, stop_waits_for_a_quick_finish);
 	tcase_add_test(run, no_descriptor_leaks);
+	tcase_add_test(run, trusted_files_are_copied);
+	tcase_add_test(run, timeout_kills_the_group);
+	tcase_add_test(run, started_is_called_once_before_done);
+	tcase_add_test(run, metadata_is_merged);
+	tcase_add_test(run, metadata_random_lines);
+	tcase_add_test(run, crash_adopts_a_running_command);
+	tcase_add_test(run, crash_exit_already_there);
+	tcase_add_test(run, crash_killed_command_fails);
+	tcase_add_test(run, crash_stop_kills_an_adopted_command);
+	tcase_add_test(run, stale_pid_runs_again);
+	tcase_add_test(run, supervisor_keeps_no_descriptor);
 	suite_add_tcase(s, run);
 	return s;
 }
