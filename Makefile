@@ -94,7 +94,7 @@ TRIGC    := $(B)/bin/trigc
 TRIG_H   := $(B)/include/trig.h
 
 .PHONY: all check check-all unit compile-tests e2e examples fuzz fuzz-build \
-        bench bench-webhook bench-json demo install uninstall clean deps FORCE
+        bench bench-webhook bench-json bench-pipeline demo install uninstall clean deps FORCE
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
@@ -235,6 +235,10 @@ bench: all $(BENCH_BIN)
 # Webhooks against adnanh/webhook, side by side (wrk; see bench/README.md).
 bench-webhook: all
 	$(Q)$(TEST_ENV) SHARED=$(abspath ../shared) sh bench/webhook.sh
+
+# The pipeline runner's scheduling overhead per node (bench/pipeline.c).
+bench-pipeline: all $(B)/bench/pipeline
+	$(Q)$(TEST_ENV) $(B)/bench/pipeline 100 5
 
 # The one-pass JSON extractor against jansson's DOM (bench/jsonextract.c).
 bench-json: all
