@@ -269,9 +269,13 @@ struct ast_action {
 	struct ast_bindings parameters, inputs, environment, headers;
 	struct ast_str method, url, body, content_type;
 	struct ast_int expect, status;
+	struct ast_str name;            /* written; see ast_action_name() */
+	struct ast_dur timeout;
 };
 
 enum ast_trigger_kind { AST_TRIGGER_NONE, AST_SCHEDULE, AST_WEBHOOK, AST_NOTIFICATION };
+
+enum { AST_BUSY_QUEUE, AST_BUSY_SKIP };
 
 struct ast_trigger {
 	struct loc loc;                 /* the list item */
@@ -286,6 +290,8 @@ struct ast_trigger {
 	size_t nconds;
 	struct ast_action *actions;
 	size_t nactions;
+	struct ast_int max_concurrent;
+	struct ast_enum when_busy;
 };
 
 struct ast_project {
@@ -310,5 +316,12 @@ extern const char *const ast_preset_words[];
 extern const char *const ast_filter_op_words[];
 extern const char *const ast_cond_words[];
 extern const char *const ast_action_words[];
+extern const char *const ast_when_busy_words[];
+
+/* The name templates read an action's results by (actions.NAME.FIELD):
+ * its `name:`, else its step (run-execution), its pipeline (run-pipeline,
+ * copy-pipeline) or its kind word (http, fetch-repository, respond).
+ * NULL only when the action lacks the step or pipeline it names. */
+const char *ast_action_name(const struct ast_action *a);
 
 #endif

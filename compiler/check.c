@@ -9,6 +9,7 @@
 #include "check.h"
 
 #include <arpa/inet.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@ struct chk {
 	const struct ast_project *p;
 	const struct ast_trigger *t;    /* the trigger being checked */
 	bool has_jwt;                   /* claim.* is available */
+	const struct ast_action *act;   /* the action being checked, or NULL */
+	size_t act_index;               /* ... its index in the trigger */
 };
 
 struct loc check_loc_in(const struct ast_str *s, uint32_t off, uint32_t len)
@@ -299,10 +302,20 @@ static bool root_allowed(struct chk *c, const struct fieldref *f, bool in_hmac_m
 			return false;
 		}
 		return true;
+	case TRIG_ROOT_ACTION:
+		if (!c->act) {
+			*why = "conditions are checked before any action runs; only an action "
+			       "reads the results of the actions before it";
+			return false;
+		}
+		return true;
 	default:
 		return true;
 	}
 }
+
+static void check_action_ref(struct chk *c, const struct ast_str *s, const struct fieldref *f,
+			     uint32_t base);
 
 static void check_field_ref(struct chk *c, const struct ast_str *s, const struct fieldref *f,
 			    uint32_t base, bool in_hmac_message)
@@ -311,6 +324,8 @@ static void check_field_ref(struct chk *c, const struct ast_str *s, const struct
 	if (!root_allowed(c, f, in_hmac_message, &why))
 		diag_error(c->d, check_loc_in(s, base + f->off, (uint32_t)strlen(f->root_name)),
 			   "template-root", "'%s' is not available here: %s", f->root_name, why);
+	else if (f->root == TRIG_ROOT_ACTION)
+		check_action_ref(c, s, f, base);
 }
 
 static void check_template(struct chk *c, const struct ast_str *s, bool in_hmac_message)
@@ -339,7 +354,7 @@ static void check_field(struct chk *c, const struct ast_str *s)
 		return;
 	}
 	if (f.root == TRIG_ROOT_TRIGGER || f.root == TRIG_ROOT_LAUNCH_ID || f.root == TRIG_ROOT_NOW ||
-	    f.root == TRIG_ROOT_BODY) {
+	    f.root == TRIG_ROOT_BODY || f.root == TRIG_ROOT_ACTION) {
 		diag_error(c->d, s->loc, "template-root",
 			   "a filter reads the request or the event, not '%s'", f.root_name);
 		return;
@@ -915,11 +930,189 @@ static void check_node_bindings(struct chk *c, const struct ast_pipeline *pl,
 	}
 }
 
+/* ------------------------------------------------------------ action results */
+
+/* The results each kind of action has (actions.NAME.FIELD), NULL-ended;
+ * "metadata" stands for metadata.KEY. */
+static const char *const *result_fields(enum ast_action_kind k)
+{
+	static const char *const execution[] = {
+		"id", "status", "exit_code", "duration", "url", "metadata", NULL
+	};
+	static const char *const pipeline[] = { "id", "status", "duration", "url", NULL };
+	static const char *const http[] = { "status", "http_status", NULL };
+	static const char *const fetch[] = { "status", "commit", NULL };
+	static const char *const none[] = { NULL };
+	switch (k) {
+	case AST_ACT_RUN_EXECUTION:
+		return execution;
+	case AST_ACT_RUN_PIPELINE:
+	case AST_ACT_COPY_PIPELINE:
+		return pipeline;
+	case AST_ACT_HTTP:
+		return http;
+	case AST_ACT_FETCH_REPOSITORY:
+		return fetch;
+	case AST_ACT_RESPOND:
+		break;
+	}
+	return none;
+}
+
+/* "id, status or url" for messages. */
+static const char *field_list(struct chk *c, const char *const *v)
+{
+	size_t n = 0;
+	while (v[n])
+		n++;
+	const char *out = "";
+	for (size_t i = 0; i < n; i++)
+		out = arena_printf(c->a, "%s%s%s%s", out, i == 0 ? "" : i + 1 == n ? " or " : ", ",
+				   v[i], strcmp(v[i], "metadata") ? "" : ".KEY");
+	return out;
+}
+
+/* Where in S the reference's segment I is, when the reference writes it
+ * as a plain ".key" (the whole reference otherwise). */
+static struct loc seg_loc(const struct ast_str *s, const struct fieldref *f, uint32_t base,
+			  size_t upto)
+{
+	size_t off = strlen(f->root_name);
+	for (size_t i = 0; i <= upto && i < f->nsegs; i++) {
+		const char *k = f->segs[i].key;
+		size_t n = k ? strlen(k) : 0;
+		if (!k || f->text[off] != '.' || strncmp(f->text + off + 1, k, n) != 0)
+			return check_loc_in(s, base + f->off, f->len);
+		if (i == upto)
+			return check_loc_in(s, base + f->off + (uint32_t)off + 1, (uint32_t)n);
+		off += n + 1;
+	}
+	return check_loc_in(s, base + f->off, f->len);
+}
+
+/* How an action is known by default, for messages: "step 'train'". */
+static const char *named_by(struct chk *c, const struct ast_action *a)
+{
+	if (a->name.s)
+		return arena_printf(c->a, "is named '%s'", a->name.s);
+	if (a->kind == AST_ACT_RUN_EXECUTION)
+		return arena_printf(c->a, "runs step '%s'", a->step.s);
+	if (a->kind == AST_ACT_RUN_PIPELINE || a->kind == AST_ACT_COPY_PIPELINE)
+		return arena_printf(c->a, "%s pipeline '%s'",
+				    a->kind == AST_ACT_RUN_PIPELINE ? "runs" : "copies", a->pipeline.s);
+	return arena_printf(c->a, "is a%s %s action", a->kind == AST_ACT_HTTP ? "n" : "",
+			    ast_action_words[a->kind]);
+}
+
+/* actions.NAME.FIELD in a template of action c->act. */
+static void check_action_ref(struct chk *c, const struct ast_str *s, const struct fieldref *f,
+			     uint32_t base)
+{
+	const struct ast_trigger *t = c->t;
+	const char *name = f->segs[0].key, *field = f->segs[1].key;
+	struct loc at = seg_loc(s, f, base, 0);
+	size_t found = SIZE_MAX, count = 0;
+	for (size_t i = 0; i < t->nactions; i++) {
+		const char *n = ast_action_name(&t->actions[i]);
+		if (n && strcmp(n, name) == 0) {
+			if (found == SIZE_MAX)
+				found = i;
+			count++;
+		}
+	}
+	if (found == SIZE_MAX) {
+		const char **names = arena_alloc(c->a, (t->nactions + 1) * sizeof(*names));
+		size_t k = 0;
+		for (size_t i = 0; i < c->act_index; i++)
+			if (ast_action_name(&t->actions[i]))
+				names[k++] = ast_action_name(&t->actions[i]);
+		names[k] = NULL;
+		unknown(c, at, "unknown-action-name", "action", name, names,
+			arena_printf(c->a, " in trigger '%s'", t->name.s ? t->name.s : "?"));
+		return;
+	}
+	if (count > 1) {
+		diag_error(c->d, at, "ambiguous-action",
+			   "action name '%s' is ambiguous: %zu actions of trigger '%s' have it; give "
+			   "the one you mean a 'name:'", name, count, t->name.s ? t->name.s : "?");
+		for (size_t i = 0; i < t->nactions; i++) {
+			const struct ast_action *a = &t->actions[i];
+			const char *n = ast_action_name(a);
+			if (n && strcmp(n, name) == 0)
+				diag_note(c->d, a->loc, "this one %s", named_by(c, a));
+		}
+		return;
+	}
+	const struct ast_action *target = &t->actions[found];
+	if (found == c->act_index) {
+		diag_error(c->d, at, "action-order",
+			   "action '%s' reads its own result; an action reads the results of the "
+			   "actions before it", name);
+		return;
+	}
+	if (found > c->act_index) {
+		diag_error(c->d, at, "action-order",
+			   "action '%s' runs after this one; an action reads the results of the "
+			   "actions before it", name);
+		diag_note(c->d, target->loc, "'%s' is here", name);
+		return;
+	}
+	const char *const *fields = result_fields(target->kind);
+	bool ok = false;
+	for (const char *const *q = fields; *q; q++)
+		ok = ok || strcmp(*q, field) == 0;
+	struct loc fat = seg_loc(s, f, base, 1);
+	if (ok && f->nsegs > 2 && strcmp(field, "metadata") != 0) {
+		diag_error(c->d, seg_loc(s, f, base, 2), "unknown-action-field",
+			   "'%s' has no fields; only metadata takes a key (metadata.KEY)", field);
+		return;
+	}
+	if (!ok) {
+		const char *kind = ast_action_words[target->kind];
+		const char *near = decode_suggest(field, fields);
+		if (!fields[0])
+			diag_error(c->d, fat, "unknown-action-field",
+				   "a %s action has no results to read", kind);
+		else if (near)
+			diag_error(c->d, fat, "unknown-action-field",
+				   "a%s %s action has no field '%s'; did you mean '%s'?",
+				   kind[0] == 'h' ? "n" : "", kind, field, near);
+		else
+			diag_error(c->d, fat, "unknown-action-field",
+				   "a%s %s action has no field '%s'; it has %s",
+				   kind[0] == 'h' ? "n" : "", kind, field, field_list(c, fields));
+		return;
+	}
+	if (c->act->kind == AST_ACT_RESPOND) {
+		bool valohai = c->p->backend && c->p->backend->kind.set &&
+			       c->p->backend->kind.v == AST_BACKEND_VALOHAI;
+		if (strcmp(field, "id") != 0)
+			diag_error(c->d, fat, "action-context",
+				   "'respond' answers at once, before any action has ended: it may "
+				   "read the ids of earlier actions, not their '%s'", field);
+		else if (valohai)
+			diag_error(c->d, check_loc_in(s, base + f->off, f->len), "action-context",
+				   "'respond' cannot read '%s' on the valohai backend: it answers "
+				   "before Valohai has given the ids", f->text);
+	}
+}
+
+/* The longest action timeout: a week. */
+#define MAX_TIMEOUT_MS (7LL * 24 * 3600 * 1000)
+
 /* *RESPONDED: the trigger's first respond action so far, or NULL. */
 static void check_action(struct chk *c, const struct ast_action *a,
 			 const struct ast_action **responded)
 {
 	const struct ast_project *p = c->p;
+	if (a->name.s)
+		check_name(c, &a->name, "action");
+	if (a->timeout.set && a->kind == AST_ACT_RESPOND)
+		diag_error(c->d, a->timeout.loc, "action-context",
+			   "'respond' answers at once and has no 'timeout'");
+	else if (a->timeout.set && (a->timeout.v <= 0 || a->timeout.v > MAX_TIMEOUT_MS))
+		diag_error(c->d, a->timeout.loc, "bad-value",
+			   "'timeout' must be more than 0 and at most 7d");
 	check_template(c, &a->commit, false);
 	check_template(c, &a->title, false);
 	check_template(c, &a->source, false);
@@ -1072,6 +1265,13 @@ static const char *webhook_path(struct chk *c, const struct ast_trigger *t)
 	return t->name.s ? arena_printf(c->a, "/webhooks/%s", t->name.s) : NULL;
 }
 
+/* An action's written name, for duplicates: default names may repeat (a
+ * reference to one is then ambiguous), written ones may not. */
+static const struct ast_str *action_name(const void *arr, size_t i)
+{
+	return &((const struct ast_action *)arr)[i].name;
+}
+
 static void check_trigger(struct chk *c, const struct ast_trigger *t)
 {
 	c->t = t;
@@ -1092,9 +1292,21 @@ static void check_trigger(struct chk *c, const struct ast_trigger *t)
 				   "event type '%s' must match [a-z][a-z0-9_.-]*", e);
 	}
 	check_conds(c, t->conds, t->nconds);
+	if (t->max_concurrent.set && (t->max_concurrent.v < 1 || t->max_concurrent.v > 10000))
+		diag_error(c->d, t->max_concurrent.loc, "bad-value",
+			   "'max-concurrent' must be between 1 and 10000");
+	if (t->when_busy.set && !t->max_concurrent.set)
+		diag_error(c->d, t->when_busy.loc, "missing-key",
+			   "'when-busy' needs 'max-concurrent': how many launches of trigger '%s' "
+			   "may run at once", t->name.s ? t->name.s : "?");
 	const struct ast_action *responded = NULL;
-	for (size_t i = 0; i < t->nactions; i++)
+	for (size_t i = 0; i < t->nactions; i++) {
+		c->act = &t->actions[i];
+		c->act_index = i;
 		check_action(c, &t->actions[i], &responded);
+	}
+	c->act = NULL;
+	check_unique(c, "duplicate-action", "action name", t->nactions, action_name, t->actions);
 	if (t->nactions == 0 && t->kind != AST_TRIGGER_NONE)
 		diag_warning(c->d, t->name.s ? t->name.loc : t->loc, "no-actions",
 			     "trigger '%s' has no actions", t->name.s ? t->name.s : "?");
@@ -1127,10 +1339,423 @@ static const struct ast_str *trigger_name(const void *arr, size_t i)
 	return &((const struct ast_trigger *)arr)[i].name;
 }
 
+/* ------------------------------------------------------------ event loops */
+
+/*
+ * A notification trigger on an event the runtime emits for what it
+ * launches can be re-triggered by its own launches.  For each such trigger
+ * the checker lists what it launches (its "emitters": executions of steps,
+ * including the nodes of the pipelines it runs, and pipeline runs), and
+ * evaluates its conditions on the event each emitter would send, knowing
+ * only the keys that tell launches apart: valohai.execution-step,
+ * valohai.pipeline-name, trig.trigger and trig.depth (always 1 to 8 for
+ * an event of a launch that an event caused).  docs/lint.md says the same.
+ */
+static const char *const execution_events[] = {
+	"execution_created", "execution_started", "execution_completed", "execution_failed",
+	"execution_stopped", NULL
+};
+static const char *const pipeline_events[] = {
+	"pipeline_started", "pipeline_completed", "pipeline_failed", NULL
+};
+
+enum lkey { LK_NONE, LK_STEP, LK_PIPELINE, LK_TRIGGER, LK_DEPTH };
+
+struct emitter {
+	bool pipeline;          /* a pipeline run; else an execution */
+	const char *name;       /* its step or pipeline */
+	const struct ast_action *action;        /* that launches it */
+};
+
+/* A condition as the loop search sees it, analysed once: the key a
+ * filter reads. */
+struct lcond {
+	const struct ast_cond *c;
+	enum lkey key;
+	struct lcond *kids;
+	size_t nkids;
+};
+
+struct lnode {
+	const struct ast_trigger *t;
+	bool on_pipeline;       /* listens to pipeline_*, else execution_* */
+	struct emitter *em;
+	size_t nem, capem;
+	struct lcond *conds;
+	size_t nconds;
+	bool keyed;             /* a filter of its reads an LK_* key */
+};
+
+/* What a condition makes of one emitter's event: it fails (NO), passes
+ * on the keys that tell launches apart (YES), does not look at them
+ * (NEUTRAL), or cannot be decided here (MAYBE). */
+enum verdict { V_NO, V_MAYBE, V_NEUTRAL, V_YES };
+
+static enum lkey filter_key(struct chk *c, const struct ast_cond *k)
+{
+	struct fieldref f;
+	struct tmpl_error err;
+	if (k->kind != AST_COND_FILTER || !k->field.s ||
+	    field_parse(c->a, k->field.s, strlen(k->field.s), &f, &err) != 0 ||
+	    f.root != TRIG_ROOT_EVENT || f.nsegs != 2 || !f.segs[0].key || !f.segs[1].key ||
+	    strcmp(f.segs[0].key, "data") != 0)
+		return LK_NONE;
+	static const char *const keys[] = {
+		"valohai.execution-step", "valohai.pipeline-name", "trig.trigger", "trig.depth"
+	};
+	for (int i = 0; i < 4; i++)
+		if (strcmp(f.segs[1].key, keys[i]) == 0)
+			return (enum lkey)(i + 1);
+	return LK_NONE;
+}
+
+/* Analyses conditions V[0..N) into OUT; sets *KEYED when one reads a key. */
+static struct lcond *lconds(struct chk *c, const struct ast_cond *v, size_t n, bool *keyed)
+{
+	struct lcond *out = arena_alloc(c->a, (n ? n : 1) * sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		const struct ast_cond *k = &v[i];
+		out[i].c = k;
+		out[i].key = filter_key(c, k);
+		*keyed = *keyed || out[i].key != LK_NONE;
+		out[i].kids = lconds(c, k->children, k->nchildren, keyed);
+		out[i].nkids = k->nchildren;
+	}
+	return out;
+}
+
+
+
+/* A whole number in 1..8 (a depth an event caused by an event can have)? */
+static bool own_depth(const char *s)
+{
+	return s && s[0] >= '1' && s[0] <= '8' && !s[1];
+}
+
+static enum verdict filter_depth(const struct ast_cond *k)
+{
+	const char *v = k->value.s;
+	double x = v ? strtod(v, NULL) : 0;
+	switch (k->op) {
+	case AST_OP_EXISTS:
+		return k->exists.v ? V_YES : V_NO;
+	case AST_OP_EQUALS:
+		return own_depth(v) ? V_MAYBE : V_NO;
+	case AST_OP_NOT_EQUALS:
+		return own_depth(v) ? V_MAYBE : V_YES;
+	case AST_OP_IN:
+	case AST_OP_NOT_IN: {
+		bool any = false;
+		for (size_t i = 0; i < k->values.n; i++)
+			any = any || own_depth(k->values.v[i].s);
+		return any ? V_MAYBE : k->op == AST_OP_IN ? V_NO : V_YES;
+	}
+	case AST_OP_LESS:
+		return x <= 1 ? V_NO : x > 8 ? V_YES : V_MAYBE;
+	case AST_OP_GREATER:
+		return x >= 8 ? V_NO : x < 1 ? V_YES : V_MAYBE;
+	default:
+		return V_MAYBE;
+	}
+}
+
+/* Filter K on the event of emitter E of trigger FROM. */
+static enum verdict filter_verdict(const struct lcond *lc, const struct emitter *e,
+				   const char *from)
+{
+	const struct ast_cond *k = lc->c;
+	enum lkey key = lc->key;
+	const char *own = NULL;         /* the key's value; NULL: absent */
+	switch (key) {
+	case LK_NONE:
+		return V_NEUTRAL;
+	case LK_DEPTH:
+		return filter_depth(k);
+	case LK_STEP:
+		own = e->pipeline ? NULL : e->name;
+		break;
+	case LK_PIPELINE:
+		if (!e->pipeline)
+			return V_MAYBE;         /* a node's execution may name its pipeline */
+		own = e->name;
+		break;
+	case LK_TRIGGER:
+		own = from;
+		break;
+	}
+	bool hit;
+	switch (k->op) {
+	case AST_OP_EXISTS:
+		return (own != NULL) == k->exists.v ? V_YES : V_NO;
+	case AST_OP_EQUALS:
+	case AST_OP_NOT_EQUALS:
+		hit = own && k->value.s && strcmp(own, k->value.s) == 0;
+		return hit == (k->op == AST_OP_EQUALS) ? V_YES : V_NO;
+	case AST_OP_IN:
+	case AST_OP_NOT_IN:
+		hit = false;
+		for (size_t i = 0; own && i < k->values.n; i++)
+			hit = hit || strcmp(own, k->values.v[i].s) == 0;
+		return hit == (k->op == AST_OP_IN) ? V_YES : V_NO;
+	case AST_OP_GLOB:
+		/* as the runtime matches: fnmatch(3) without flags */
+		return own && k->value.s && fnmatch(k->value.s, own, 0) == 0 ? V_YES : V_NO;
+	case AST_OP_CONTAINS:
+		return own && k->value.s && strstr(own, k->value.s) ? V_YES : V_NO;
+	case AST_OP_MATCHES:
+		/* The generated matcher's dialect (regex.h) has no
+		 * interpreter here: undecided. */
+		return own ? V_MAYBE : V_NO;
+	default: {
+		/* greater-than, less-than: a name is rarely a number */
+		char *end;
+		if (!own || !*own)
+			return V_NO;
+		(void)strtod(own, &end);
+		return *end ? V_NO : V_MAYBE;
+	}
+	}
+}
+
+static enum verdict conds_verdict(const struct lcond *v, size_t n, bool any,
+				  const struct emitter *e, const char *from);
+
+static enum verdict cond_verdict(const struct lcond *lc, const struct emitter *e, const char *from)
+{
+	switch (lc->c->kind) {
+	case AST_COND_FILTER:
+		return filter_verdict(lc, e, from);
+	case AST_COND_ALL:
+		return conds_verdict(lc->kids, lc->nkids, false, e, from);
+	case AST_COND_ANY:
+		return conds_verdict(lc->kids, lc->nkids, true, e, from);
+	case AST_COND_NOT: {
+		/* `not` passes when none of its conditions does */
+		enum verdict v = conds_verdict(lc->kids, lc->nkids, true, e, from);
+		return v == V_YES ? V_NO : v == V_NO ? V_YES : v;
+	}
+	default:
+		return V_NEUTRAL;
+	}
+}
+
+static enum verdict conds_verdict(const struct lcond *v, size_t n, bool any,
+				  const struct emitter *e, const char *from)
+{
+	bool seen[4] = { false };
+	for (size_t i = 0; i < n; i++)
+		seen[cond_verdict(&v[i], e, from)] = true;
+	if (any)
+		return seen[V_YES] ? V_YES : seen[V_NEUTRAL] || !n ? V_NEUTRAL
+					   : seen[V_MAYBE] ? V_MAYBE : V_NO;
+	return seen[V_NO] ? V_NO : seen[V_MAYBE] ? V_MAYBE : seen[V_YES] ? V_YES : V_NEUTRAL;
+}
+
+static void add_emitter(struct chk *c, struct lnode *n, bool pipeline, const char *name,
+			const struct ast_action *a)
+{
+	for (size_t i = 0; i < n->nem; i++)
+		if (n->em[i].pipeline == pipeline && strcmp(n->em[i].name, name) == 0)
+			return;
+	*ARENA_PUSH(c->a, n->em, n->nem, n->capem) = (struct emitter){ pipeline, name, a };
+}
+
+/* What trigger T launches that emits events: N's emitters. */
+static void emitters_of(struct chk *c, const struct ast_trigger *t, struct lnode *n)
+{
+	for (size_t i = 0; i < t->nactions; i++) {
+		const struct ast_action *a = &t->actions[i];
+		if (a->kind == AST_ACT_RUN_EXECUTION && a->step.s && find_step(c->p, a->step.s)) {
+			add_emitter(c, n, false, a->step.s, a);
+		} else if ((a->kind == AST_ACT_RUN_PIPELINE || a->kind == AST_ACT_COPY_PIPELINE) &&
+			   a->pipeline.s) {
+			const struct ast_pipeline *pl = find_pipeline(c->p, a->pipeline.s);
+			if (!pl)
+				continue;
+			add_emitter(c, n, true, pl->name.s, a);
+			for (size_t k = 0; k < pl->nnodes; k++)
+				if (pl->nodes[k].step.s)
+					add_emitter(c, n, false, pl->nodes[k].step.s, a);
+		}
+	}
+}
+
+/* The worst verdict of TO's conditions over the events of FROM's launches
+ * that TO listens to; *WHICH: the emitter that gives it. */
+static enum verdict reaches(const struct lnode *from, const struct lnode *to,
+			    const struct emitter **which)
+{
+	enum verdict worst = V_NO;
+	*which = NULL;
+	for (size_t i = 0; i < from->nem; i++) {
+		const struct emitter *e = &from->em[i];
+		if (e->pipeline != to->on_pipeline)
+			continue;
+		enum verdict v = conds_verdict(to->conds, to->nconds, false, e, from->t->name.s);
+		/* NEUTRAL and YES both let the event through */
+		int rank = v == V_NO ? 0 : v == V_MAYBE ? 1 : 2;
+		int have = worst == V_NO ? 0 : worst == V_MAYBE ? 1 : 2;
+		if (rank > have) {
+			worst = v;
+			*which = e;
+		}
+	}
+	return worst;
+}
+
+static const char *emitter_text(struct chk *c, const struct emitter *e)
+{
+	if (e->pipeline)
+		return arena_printf(c->a, "pipeline '%s'", e->name);
+	if (e->action->kind == AST_ACT_RUN_EXECUTION)
+		return arena_printf(c->a, "step '%s'", e->name);
+	return arena_printf(c->a, "step '%s' (a node of pipeline '%s')", e->name,
+			    e->action->pipeline.s);
+}
+
+/* Reports N re-triggering itself; false when it cannot. */
+static bool check_self_loop(struct chk *c, const struct lnode *n)
+{
+	const struct emitter *e;
+	enum verdict v = reaches(n, n, &e);
+	const struct ast_trigger *t = n->t;
+	const char *type = t->notification->event.s;
+	struct loc at = t->notification->event.loc;
+	if (v == V_NO)
+		return false;
+	if (v == V_MAYBE) {
+		diag_warning(c->d, at, "event-loop-possible",
+			     "trigger '%s' may re-trigger itself: it runs on %s and launches %s, "
+			     "and the checker cannot tell whether its conditions refuse that %s's "
+			     "own events", t->name.s, type, emitter_text(c, e),
+			     e->pipeline ? "pipeline" : "step");
+	} else if (!n->keyed) {
+		diag_error(c->d, at, "event-loop",
+			   "trigger '%s' re-triggers itself: it runs on %s and launches %s, and "
+			   "no condition tells its own launches apart; filter on "
+			   "event.data[\"%s\"] or event.data[\"trig.trigger\"]",
+			   t->name.s, type, emitter_text(c, e),
+			   n->on_pipeline ? "valohai.pipeline-name" : "valohai.execution-step");
+	} else {
+		diag_error(c->d, at, "event-loop",
+			   "trigger '%s' re-triggers itself: its conditions accept the %s events "
+			   "of %s, which it launches", t->name.s, type, emitter_text(c, e));
+	}
+	diag_note(c->d, e->action->loc, "%s is launched here", emitter_text(c, e));
+	return true;
+}
+
+/* Cycles through two or more triggers: each found by a breadth-first
+ * search back to its first trigger, each trigger named in one at most. */
+static void check_cycles(struct chk *c, struct lnode *v, size_t n)
+{
+	if (n < 2)
+		return;
+	/* adjacency: to[i] lists the j != i that i's launches may trigger,
+	 * via[i] the launch that does */
+	size_t **to = arena_alloc(c->a, n * sizeof(*to));
+	size_t *nto = arena_alloc(c->a, n * sizeof(*nto));
+	const struct emitter ***via = arena_alloc(c->a, n * sizeof(*via));
+	for (size_t i = 0; i < n; i++) {
+		size_t cap = 0, capv = 0, nv = 0;
+		for (size_t j = 0; j < n && v[i].nem; j++) {
+			const struct emitter *e;
+			if (j == i || reaches(&v[i], &v[j], &e) == V_NO)
+				continue;
+			*ARENA_PUSH(c->a, via[i], nv, capv) = e;
+			*ARENA_PUSH(c->a, to[i], nto[i], cap) = j;
+		}
+	}
+	bool *done = arena_alloc(c->a, n * sizeof(*done));
+	size_t *prev = arena_alloc(c->a, n * sizeof(*prev));
+	size_t *queue = arena_alloc(c->a, n * sizeof(*queue));
+	for (size_t s = 0; s < n; s++) {
+		if (done[s] || !nto[s])
+			continue;
+		for (size_t i = 0; i < n; i++)
+			prev[i] = SIZE_MAX;
+		size_t head = 0, tail = 0, last = SIZE_MAX;
+		queue[tail++] = s;
+		while (head < tail && last == SIZE_MAX) {
+			size_t u = queue[head++];
+			for (size_t k = 0; k < nto[u]; k++) {
+				size_t w = to[u][k];
+				if (w == s) {
+					last = u;
+					break;
+				}
+				if (prev[w] == SIZE_MAX && !done[w]) {
+					prev[w] = u;
+					queue[tail++] = w;
+				}
+			}
+		}
+		if (last == SIZE_MAX)
+			continue;
+		/* s -> ... -> last -> s, collected backwards */
+		size_t len = 0;
+		for (size_t u = last; u != s; u = prev[u])
+			queue[len++] = u;
+		queue[len++] = s;
+		const char *names = "";
+		for (size_t i = len; i-- > 0;)
+			names = arena_printf(c->a, "%s'%s' -> ", names, v[queue[i]].t->name.s);
+		names = arena_printf(c->a, "%s'%s'", names, v[s].t->name.s);
+		diag_warning(c->d, v[s].t->notification->event.loc, "event-cycle",
+			     "triggers %s can trigger each other in a loop (the runtime stops "
+			     "a chain at depth 8)", names);
+		for (size_t i = len; i-- > 0;) {
+			size_t u = queue[i], w = i ? queue[i - 1] : s;
+			done[u] = true;
+			for (size_t k = 0; k < nto[u]; k++)
+				if (to[u][k] == w)
+					diag_note(c->d, via[u][k]->action->loc,
+						  "'%s' launches %s, whose %s events '%s' runs on",
+						  v[u].t->name.s, emitter_text(c, via[u][k]),
+						  v[w].on_pipeline ? "pipeline" : "execution",
+						  v[w].t->name.s);
+		}
+	}
+}
+
+static void check_event_loops(struct chk *c, const struct ast_project *p)
+{
+	struct lnode *v = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < p->ntriggers; i++) {
+		const struct ast_trigger *t = &p->triggers[i];
+		const char *type = t->notification ? t->notification->event.s : NULL;
+		if (!type || !t->name.s || t->kind != AST_NOTIFICATION)
+			continue;
+		bool exec = false, pipe = false;
+		for (const char *const *w = execution_events; *w; w++)
+			exec = exec || strcmp(*w, type) == 0;
+		for (const char *const *w = pipeline_events; *w; w++)
+			pipe = pipe || strcmp(*w, type) == 0;
+		if (!exec && !pipe)
+			continue;
+		struct lnode *ln = ARENA_PUSH(c->a, v, n, cap);
+		memset(ln, 0, sizeof(*ln));
+		ln->t = t;
+		ln->on_pipeline = pipe;
+		ln->conds = lconds(c, t->conds, t->nconds, &ln->keyed);
+		ln->nconds = t->nconds;
+		emitters_of(c, t, ln);
+	}
+	/* A trigger that re-triggers itself is left out of the cycles: its
+	 * own report comes first, and fixing it may break them too. */
+	struct lnode *w = arena_alloc(c->a, (n ? n : 1) * sizeof(*w));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!check_self_loop(c, &v[i]))
+			w[k++] = v[i];
+	check_cycles(c, w, k);
+}
+
 unsigned check_project(struct arena *a, struct diag *d, const struct sources *s,
 		       const struct ast_project *p)
 {
-	struct chk c = { a, d, s, p, NULL, false };
+	struct chk c = { a, d, s, p, NULL, false, NULL, 0 };
 	unsigned before = diag_errors(d);
 
 	check_name(&c, &p->name, "project");
@@ -1155,5 +1780,6 @@ unsigned check_project(struct arena *a, struct diag *d, const struct sources *s,
 	}
 	struct path_ctx pc = { &c, p };
 	find_duplicates(paths, npaths, report_path, &pc);
+	check_event_loops(&c, p);
 	return diag_errors(d) - before;
 }

@@ -47,6 +47,22 @@ const char *const ast_action_words[] = {
 	"run-execution", "run-pipeline", "copy-pipeline", "fetch-repository", "http",
 	"respond", NULL
 };
+const char *const ast_when_busy_words[] = { "queue", "skip", NULL };
+
+const char *ast_action_name(const struct ast_action *a)
+{
+	if (a->name.s)
+		return a->name.s;
+	switch (a->kind) {
+	case AST_ACT_RUN_EXECUTION:
+		return a->step.s;
+	case AST_ACT_RUN_PIPELINE:
+	case AST_ACT_COPY_PIPELINE:
+		return a->pipeline.s;
+	default:
+		return ast_action_words[a->kind];
+	}
+}
 
 /* ------------------------------------------------------------ context */
 
@@ -857,34 +873,37 @@ static const struct schema cond_schemas[] = {
 
 /* Actions likewise, filling struct ast_action. */
 #define AF(key, type, member) FIELD(key, type, struct ast_action, member, NULL)
+#define AF_COMMON AF("name", FT_STR, name), AF("timeout", FT_DUR, timeout)
 static const struct field run_execution_fields[] = {
 	AF("step", FT_STR, step), AF("commit", FT_STR, commit), AF("title", FT_STR, title),
 	AF("parameters", FT_BINDINGS, parameters), AF("inputs", FT_BINDINGS_L, inputs),
 	AF("environment", FT_BINDINGS, environment),
-	AF("payload-input", FT_STR, payload_input),
+	AF("payload-input", FT_STR, payload_input), AF_COMMON,
 };
 static const struct field run_pipeline_fields[] = {
 	AF("pipeline", FT_STR, pipeline), AF("commit", FT_STR, commit), AF("title", FT_STR, title),
 	AF("parameters", FT_BINDINGS, parameters), AF("inputs", FT_BINDINGS_L, inputs),
-	AF("payload-input", FT_STR, payload_input),
+	AF("payload-input", FT_STR, payload_input), AF_COMMON,
 };
 static const struct field copy_pipeline_fields[] = {
 	AF("pipeline", FT_STR, pipeline), AF("source", FT_STR, source),
-	AF("parameters", FT_BINDINGS, parameters),
+	AF("parameters", FT_BINDINGS, parameters), AF_COMMON,
 };
+static const struct field fetch_fields[] = { AF_COMMON };
 static const struct field http_fields[] = {
 	AF("method", FT_STR, method), AF("url", FT_STR, url), AF("headers", FT_BINDINGS, headers),
-	AF("body", FT_STR, body), AF("expect", FT_INT, expect),
+	AF("body", FT_STR, body), AF("expect", FT_INT, expect), AF_COMMON,
 };
+/* A respond's timeout is the checker's to refuse, with a reason. */
 static const struct field respond_fields[] = {
 	AF("status", FT_INT, status), AF("content-type", FT_STR, content_type),
-	AF("headers", FT_BINDINGS, headers), AF("body", FT_STR, body),
+	AF("headers", FT_BINDINGS, headers), AF("body", FT_STR, body), AF_COMMON,
 };
 static const struct schema action_schemas[] = {
 	[AST_ACT_RUN_EXECUTION] = SCHEMA("a run-execution action", run_execution_fields),
 	[AST_ACT_RUN_PIPELINE] = SCHEMA("a run-pipeline action", run_pipeline_fields),
 	[AST_ACT_COPY_PIPELINE] = SCHEMA("a copy-pipeline action", copy_pipeline_fields),
-	[AST_ACT_FETCH_REPOSITORY] = { "a fetch-repository action", NULL, 0 },
+	[AST_ACT_FETCH_REPOSITORY] = SCHEMA("a fetch-repository action", fetch_fields),
 	[AST_ACT_HTTP] = SCHEMA("an http action", http_fields),
 	[AST_ACT_RESPOND] = SCHEMA("a respond action", respond_fields),
 };
@@ -1068,7 +1087,7 @@ static void decode_action(struct dec *dc, const struct tree *it, struct ast_acti
 				"run", "copy", "fetch", "http", "respond", "description", "enabled",
 				"schedule", "webhook", "on", "when", "token", "hmac", "jwt",
 				"timestamp", "replay", "ip-allow", "filter", "any", "all", "not",
-				"rate-limit", NULL
+				"rate-limit", "max-concurrent", "when-busy", NULL
 			};
 			near = decode_suggest(e->key, dsl_words);
 		}
@@ -1113,6 +1132,8 @@ static void decode_trigger(struct dec *dc, const struct tree *m, struct ast_trig
 		FIELD("name", FT_STR, struct ast_trigger, name, NULL),
 		FIELD("enabled", FT_BOOL, struct ast_trigger, enabled, NULL),
 		FIELD("description", FT_STR, struct ast_trigger, description, NULL),
+		FIELD("max-concurrent", FT_INT, struct ast_trigger, max_concurrent, NULL),
+		FIELD("when-busy", FT_ENUM, struct ast_trigger, when_busy, ast_when_busy_words),
 	};
 	static const struct schema sc = SCHEMA("a trigger", fields);
 	static const char *const own[] = {

@@ -22,7 +22,7 @@
  * trigger block is a condition or an action. */
 static const char *const trigger_keys[] = {
 	"name", "description", "enabled", "schedule", "webhook", "notification",
-	"conditions", "actions", NULL
+	"conditions", "actions", "max-concurrent", "when-busy", NULL
 };
 
 /* The conditions (schema.md COND); any other generic statement in a

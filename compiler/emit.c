@@ -146,7 +146,7 @@ static const char *root_name[] = {
 	[TRIG_ROOT_CLAIM] = "TRIG_ROOT_CLAIM", [TRIG_ROOT_EVENT] = "TRIG_ROOT_EVENT",
 	[TRIG_ROOT_REMOTE_IP] = "TRIG_ROOT_REMOTE_IP", [TRIG_ROOT_BODY] = "TRIG_ROOT_BODY",
 	[TRIG_ROOT_TRIGGER] = "TRIG_ROOT_TRIGGER", [TRIG_ROOT_LAUNCH_ID] = "TRIG_ROOT_LAUNCH_ID",
-	[TRIG_ROOT_NOW] = "TRIG_ROOT_NOW",
+	[TRIG_ROOT_NOW] = "TRIG_ROOT_NOW", [TRIG_ROOT_ACTION] = "TRIG_ROOT_ACTION",
 };
 
 static bool has_path(const struct trig_field *f)
@@ -157,6 +157,13 @@ static bool has_path(const struct trig_field *f)
 /* A field's initializer; its segments are the path table's (path_segsN). */
 static char *init_field(struct em *e, const struct trig_field *f)
 {
+	if (f->root == TRIG_ROOT_ACTION) {
+		/* an earlier action's result; metadata.KEY's path is its own */
+		char *segs = f->nsegs ? def_segs(e, name(e, "segs"), f->segs, f->nsegs) : "NULL";
+		return fmt(e, "{ .root = TRIG_ROOT_ACTION, .text = %s, .name = %s, .segs = %s, "
+			      ".nsegs = %u, .action = %u }", lit(e, f->text), lit(e, f->name),
+			   segs, f->nsegs, f->action);
+	}
 	if (has_path(f))
 		return fmt(e, "{ .root = %s, .text = %s, .segs = path_segs%u, .nsegs = %u, .path_id = %u }",
 			   root_name[f->root], lit(e, f->text), f->path_id, f->nsegs, f->path_id);
@@ -168,6 +175,11 @@ static char *def_template(struct em *e, const struct trig_template *t)
 {
 	if (!t->source)
 		return "{ 0 }";
+	/* Fields first: an action's field defines its segments. */
+	char **fields = arena_alloc(&e->a, (t->npieces ? t->npieces : 1) * sizeof(*fields));
+	for (uint32_t i = 0; i < t->npieces; i++)
+		if (t->pieces[i].kind == TRIG_PIECE_FIELD)
+			fields[i] = init_field(e, &t->pieces[i].field);
 	const char *nm = name(e, "tmpl");
 	out(e, "static const struct trig_piece %s[] = {\n", nm);
 	for (uint32_t i = 0; i < t->npieces; i++) {
@@ -176,7 +188,7 @@ static char *def_template(struct em *e, const struct trig_template *t)
 			out(e, "\t{ .kind = TRIG_PIECE_TEXT, .text = %s, .len = %u },\n",
 			    lit(e, p->text), p->len);
 		else
-			out(e, "\t{ .kind = TRIG_PIECE_FIELD, .field = %s },\n", init_field(e, &p->field));
+			out(e, "\t{ .kind = TRIG_PIECE_FIELD, .field = %s },\n", fields[i]);
 	}
 	out(e, "};\n");
 	return fmt(e, "{ .source = %s, .pieces = %s, .npieces = %u }", lit(e, t->source), nm,
@@ -360,7 +372,8 @@ static char *def_actions(struct em *e, const struct trig_action *v, uint32_t n)
 	char **inits = arena_alloc(&e->a, n * sizeof(*inits));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct trig_action *a = &v[i];
-		char *s = fmt(e, "{ .kind = %s, .source = %s", kinds[a->kind], lit(e, a->source));
+		char *s = fmt(e, "{ .kind = %s, .source = %s, .name = %s", kinds[a->kind],
+			      lit(e, a->source), lit(e, a->name));
 		if (a->step)
 			s = fmt(e, "%s,\n\t  .step = &steps[%ld]", s, (long)(a->step - p->steps));
 		if (a->pipeline)
@@ -392,6 +405,11 @@ static char *def_actions(struct em *e, const struct trig_action *v, uint32_t n)
 			s = fmt(e, "%s,\n\t  .status = %d", s, a->status);
 		if (a->content_type)
 			s = fmt(e, "%s,\n\t  .content_type = %s", s, lit(e, a->content_type));
+		if (a->timeout_ms)
+			s = fmt(e, "%s,\n\t  .timeout_ms = %lld", s, (long long)a->timeout_ms);
+		if (a->deferred)
+			s = fmt(e, "%s,\n\t  .deferred = true, .waits = %s", s,
+				a->waits ? "true" : "false");
 		inits[i] = fmt(e, "%s }", s);
 	}
 	const char *nm = name(e, "actions");
@@ -633,11 +651,16 @@ static void emit_triggers(struct em *e)
 				  "\t\t.description = %s,\n\t\t.origin = %s,\n"
 				  "\t\t.schedule = %s,\n\t\t.webhook = %s,\n\t\t.event = %s,\n"
 				  "\t\t.conditions = %s, .nconditions = %u,\n"
-				  "\t\t.actions = %s, .nactions = %u,\n\t}",
+				  "\t\t.actions = %s, .nactions = %u,%s\n\t}",
 			       lit(e, t->name), kinds[t->kind], t->enabled ? "true" : "false",
 			       lit(e, t->description),
 			       lit(e, e->opt->line_directives ? t->origin : NULL), sched, hook,
-			       lit(e, t->event), conds, t->nconditions, acts, t->nactions);
+			       lit(e, t->event), conds, t->nconditions, acts, t->nactions,
+			       t->max_concurrent
+				       ? fmt(e, "\n\t\t.max_concurrent = %u, .when_busy = %s,",
+					     t->max_concurrent, t->when_busy == TRIG_BUSY_SKIP
+								? "TRIG_BUSY_SKIP" : "TRIG_BUSY_QUEUE")
+				       : "");
 	}
 	if (!p->ntriggers)
 		return;

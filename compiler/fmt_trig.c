@@ -167,7 +167,7 @@ static bool is_soft_keyword(int k)
 	case T_PARAMETER: case T_INPUT: case T_ENVIRONMENT: case T_HEADER:
 	case T_NODE: case T_EDGE: case T_WEBHOOK: case T_ON: case T_HTTP: case T_RESPOND:
 	case T_WHEN: case T_ANY: case T_ALL: case T_NOT:
-	case T_IN: case T_MATCHES: case T_GLOB: case T_CONTAINS: case T_EXISTS:
+	case T_IN: case T_MATCHES: case T_GLOB: case T_CONTAINS: case T_EXISTS: case T_AS:
 		return true;
 	default:
 		return false;
@@ -402,8 +402,10 @@ static bool key_bare(const char *key, enum kctx kc)
 		return k != T_PARAMETER && k != T_INPUT && k != T_ENVIRONMENT && k != T_HEADER;
 	case K_COND:
 		return k != T_WHEN && k != T_ANY && k != T_ALL && k != T_NOT;
-	case K_GEN:
 	case K_PAIR:
+		/* `as` after an action's head names the action */
+		return k != T_AS;
+	case K_GEN:
 		return true;
 	}
 	return false;
@@ -811,7 +813,7 @@ static void print_pipe_block(struct fmt *f, int indent, const struct tree *m, si
 
 static const char *const trigger_keys[] = {
 	"name", "description", "enabled", "schedule", "webhook", "notification",
-	"conditions", "actions", NULL
+	"conditions", "actions", "max-concurrent", "when-busy", NULL
 };
 
 static const char *const condition_kinds[] = {
@@ -1021,6 +1023,13 @@ static void print_action(struct fmt *f, int indent, const struct tree *item)
 			from = 2;
 		}
 		break;
+	}
+	/* name: NAME right after the head is `as NAME` */
+	if (from < v->u.map.n && strcmp(v->u.map.v[from].key, "name") == 0 &&
+	    sugar_scalar(v->u.map.v[from].value)) {
+		put(&l, " as ");
+		put_scalar(&l, v->u.map.v[from].value, false);
+		from++;
 	}
 	finish_tail(f, indent, &l, v, from, TAIL_ACT);
 	line_free(&l);

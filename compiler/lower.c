@@ -27,6 +27,9 @@ struct low {
 	struct ir_project *ir;
 	struct trig_field *paths;
 	size_t npaths, cappaths;
+	const struct ast_trigger *t;    /* the trigger being lowered */
+	bool reads_action, reads_result;        /* the current action's templates read
+						   actions.*, and fields other than id */
 };
 
 /* ------------------------------------------------------------ fields */
@@ -62,12 +65,37 @@ static uint16_t path_slot(struct low *l, const struct trig_field *f)
 	return slot->path_id;
 }
 
+/* The index of the action of the current trigger named NAME: the checker
+ * made sure there is exactly one. */
+static uint16_t action_index(struct low *l, const char *name)
+{
+	for (size_t i = 0; i < l->t->nactions; i++) {
+		const char *n = ast_action_name(&l->t->actions[i]);
+		if (n && strcmp(n, name) == 0)
+			return (uint16_t)i;
+	}
+	assert(!"unknown action after checking");
+	return 0;
+}
+
 static struct trig_field lower_field(struct low *l, const struct fieldref *r)
 {
 	struct trig_field f = { 0 };
 	f.root = r->root;
 	f.text = r->text;
 	f.name = r->name;
+	if (r->root == TRIG_ROOT_ACTION) {
+		/* name: "id", "metadata.KEY"...; segs: metadata's KEY path */
+		f.action = action_index(l, r->segs[0].key);
+		if (r->nsegs > 2) {
+			f.segs = r->segs + 2;
+			f.nsegs = (uint16_t)(r->nsegs - 2);
+		}
+		l->reads_action = true;
+		if (strcmp(f.name, "id") != 0)
+			l->reads_result = true;
+		return f;
+	}
 	if (r->root == TRIG_ROOT_PAYLOAD || r->root == TRIG_ROOT_CLAIM || r->root == TRIG_ROOT_EVENT) {
 		f.segs = r->segs;
 		f.nsegs = (uint16_t)r->nsegs;
@@ -548,6 +576,9 @@ static void lower_cond(struct low *l, const struct ast_cond *c, struct trig_cond
 static void lower_action(struct low *l, const struct ast_action *a, struct trig_action *out)
 {
 	out->kind = (enum trig_action_kind)a->kind;
+	out->name = ast_action_name(a);
+	out->timeout_ms = a->timeout.set ? a->timeout.v : 0;
+	l->reads_action = l->reads_result = false;
 	switch (a->kind) {
 	case AST_ACT_RUN_EXECUTION:
 		out->step = step_ptr(l, a->step.s);
@@ -583,6 +614,8 @@ static void lower_action(struct low *l, const struct ast_action *a, struct trig_
 	out->status = a->kind == AST_ACT_RESPOND ? (int)a->status.v
 						 : a->expect.set ? (int)a->expect.v : 0;
 	out->content_type = a->content_type.s;
+	out->deferred = l->reads_action;
+	out->waits = l->reads_result;
 }
 
 /* ------------------------------------------------------------ triggers */
@@ -615,6 +648,10 @@ static void lower_trigger(struct low *l, const struct ast_trigger *t, struct tri
 	}
 	out->conditions = lower_conds(l, t->conds, t->nconds);
 	out->nconditions = (uint32_t)t->nconds;
+	out->max_concurrent = t->max_concurrent.set ? (uint32_t)t->max_concurrent.v : 0;
+	out->when_busy = t->when_busy.set && t->when_busy.v == AST_BUSY_SKIP ? TRIG_BUSY_SKIP
+									      : TRIG_BUSY_QUEUE;
+	l->t = t;
 	struct trig_action *acts = arena_alloc(l->a, (t->nactions ? t->nactions : 1) * sizeof(*acts));
 	for (size_t i = 0; i < t->nactions; i++)
 		lower_action(l, &t->actions[i], &acts[i]);
@@ -648,7 +685,7 @@ static int cmp_routes(const void *a, const void *b)
 int lower_project(struct arena *a, const struct sources *s, const struct ast_project *ast,
 		  const char *defs_hash, struct ir_project *out, char *err, size_t errlen)
 {
-	struct low l = { a, ast, out, NULL, 0, 0 };
+	struct low l = { a, ast, out, NULL, 0, 0, NULL, false, false };
 	memset(out, 0, sizeof(*out));
 	out->src = s;
 	struct trig_project *p = &out->p;

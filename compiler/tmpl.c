@@ -14,13 +14,13 @@
 
 const char *const tmpl_root_words[] = {
 	"payload", "form", "header", "query", "claim", "event", "remote", "body",
-	"trigger", "launch", "now", NULL
+	"trigger", "launch", "now", "actions", NULL
 };
 
 static const enum trig_root root_of[] = {
 	TRIG_ROOT_PAYLOAD, TRIG_ROOT_FORM, TRIG_ROOT_HEADER, TRIG_ROOT_QUERY,
 	TRIG_ROOT_CLAIM, TRIG_ROOT_EVENT, TRIG_ROOT_REMOTE_IP, TRIG_ROOT_BODY,
-	TRIG_ROOT_TRIGGER, TRIG_ROOT_LAUNCH_ID, TRIG_ROOT_NOW,
+	TRIG_ROOT_TRIGGER, TRIG_ROOT_LAUNCH_ID, TRIG_ROOT_NOW, TRIG_ROOT_ACTION,
 };
 
 static int fail(struct tmpl_error *err, size_t off, size_t len, const char *fmt, const char *arg)
@@ -110,6 +110,32 @@ static int parse_segs(struct arena *a, const char *s, size_t i, size_t len, stru
 	return 0;
 }
 
+/* The field of an actions.NAME.FIELD reference as one canonical string:
+ * "id", or "metadata." and the key path with dots in keys written "\.",
+ * backslashes "\\" and indexes "[N]" (metadata.a\.b[0].c). */
+static const char *action_field_name(struct arena *a, const struct trig_path_seg *segs, size_t n)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += segs[i].key ? 2 * strlen(segs[i].key) + 1 : 13;
+	char *out = arena_alloc(a, len), *p = out;
+	for (size_t i = 0; i < n; i++) {
+		if (!segs[i].key) {
+			p += sprintf(p, "[%d]", (int)segs[i].index);
+			continue;
+		}
+		if (i)
+			*p++ = '.';
+		for (const char *k = segs[i].key; *k; k++) {
+			if (*k == '.' || *k == '\\')
+				*p++ = '\\';
+			*p++ = *k;
+		}
+	}
+	*p = 0;
+	return out;
+}
+
 int field_parse(struct arena *a, const char *s, size_t len, struct fieldref *out,
 		struct tmpl_error *err)
 {
@@ -135,7 +161,7 @@ int field_parse(struct arena *a, const char *s, size_t len, struct fieldref *out
 		else
 			snprintf(err->msg, sizeof(err->msg),
 				 "unknown template root '%s'; expected payload, form, header, query, "
-				 "claim, event, remote, trigger, launch or now", root);
+				 "claim, event, remote, trigger, launch, now or actions", root);
 		return -1;
 	}
 	out->root = root_of[r];
@@ -171,6 +197,20 @@ int field_parse(struct arena *a, const char *s, size_t len, struct fieldref *out
 	case TRIG_ROOT_BODY:
 		if (out->nsegs)
 			return fail(err, 0, len, "'%s' has no fields", out->root_name);
+		break;
+	case TRIG_ROOT_ACTION:
+		/* actions.NAME.FIELD, or actions.NAME.metadata.KEY...: which
+		 * fields an action has is the checker's business (it knows the
+		 * action's kind). */
+		if (out->nsegs < 2 || !out->segs[0].key || !out->segs[1].key)
+			return fail(err, 0, len, "%s",
+				    "'actions' reads a result of an earlier action: actions.NAME.FIELD, "
+				    "e.g. actions.train.id");
+		if (strcmp(out->segs[1].key, "metadata") == 0 && out->nsegs < 3)
+			return fail(err, 0, len, "%s",
+				    "'metadata' takes a key: actions.NAME.metadata.KEY, "
+				    "e.g. actions.train.metadata.accuracy");
+		out->name = action_field_name(a, out->segs + 1, out->nsegs - 1);
 		break;
 	default:
 		break;

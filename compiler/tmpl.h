@@ -5,6 +5,7 @@
  *     payload.head_commit.id   payload.commits[0].id   header.X-GitHub-Event
  *     event.data\.x            event.data["valohai.execution-step"]
  *     query.token  form.text  claim.sub  remote.ip  trigger.name  launch.id  now
+ *     actions.train.id   actions.predict.metadata.accuracy   (an earlier action)
  * A template is text with {{ field }} parts: "started {{ launch.id }}".
  * Both are parsed here once; the checker validates them, lowering turns
  * them into the runtime's tables.  Errors carry the byte span inside the
@@ -25,8 +26,11 @@ struct fieldref {
 	enum trig_root root;
 	const char *root_name;          /* "payload", "header", ... */
 	const char *text;               /* the whole reference, trimmed */
-	const char *name;               /* header, query, form: the name */
-	struct trig_path_seg *segs;     /* payload, claim, event: the path */
+	const char *name;               /* header, query, form: the name; actions:
+					   the field, "id" or "metadata.KEY" (KEY
+					   with "\." for a dot in a key) */
+	struct trig_path_seg *segs;     /* payload, claim, event: the path;
+					   actions: NAME, FIELD, then KEY's path */
 	size_t nsegs;
 	uint32_t off, len;              /* span in the string it came from */
 };

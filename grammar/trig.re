@@ -190,7 +190,7 @@ static const struct keyword {
 	{ "respond", T_RESPOND },
 	{ "when", T_WHEN }, { "any", T_ANY }, { "all", T_ALL }, { "not", T_NOT },
 	{ "in", T_IN }, { "matches", T_MATCHES }, { "glob", T_GLOB },
-	{ "contains", T_CONTAINS }, { "exists", T_EXISTS },
+	{ "contains", T_CONTAINS }, { "exists", T_EXISTS }, { "as", T_AS },
 	{ "env", T_ENV }, { "file", T_FILE }, { "jwks-file", T_JWKS_FILE },
 	{ "jwks-url", T_JWKS_URL },
 	{ "GET", T_METHOD }, { "POST", T_METHOD }, { "PUT", T_METHOD },

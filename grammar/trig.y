@@ -202,19 +202,25 @@ struct tree *dsl_word(struct parser *p, struct loc loc, const char *text);
 %token <t> WEBHOOK "'webhook'" ON "'on'" HTTP "'http'" RESPOND "'respond'"
 %token <t> WHEN "'when'" ANY "'any'" ALL "'all'" NOT "'not'"
 %token <t> IN "'in'" MATCHES "'matches'" GLOB "'glob'" CONTAINS "'contains'"
-%token <t> EXISTS "'exists'"
+%token <t> EXISTS "'exists'" AS "'as'"
 %token <t> ENV "'env'" FILE "'file'" JWKS_FILE "'jwks-file'" JWKS_URL "'jwks-url'"
 %token RUN_EXECUTION "'run execution'" RUN_PIPELINE "'run pipeline'"
 %token COPY_PIPELINE "'copy pipeline'" FETCH_REPOSITORY "'fetch repository'"
 %token RATE_LIMIT "'rate limit'" NOT_IN "'not in'" NOT_EXISTS "'not exists'"
+
+/* `run execution infer as predict`: after an action's head, `as` names
+ * the action rather than starting a pair (NO_AS, lower, is the empty
+ * opt_as's precedence: bison shifts the `as`). */
+%precedence NO_AS
+%precedence AS
 
 %type <acc> top_list step_list pipe_list trig_list act_list cond_list gen_list
 %type <t> step_body pipe_body trig_body act_body cond_body gen_body
 %type <t> opt_step_block opt_pipe_block opt_trig_block opt_ablock opt_gblock
 %type <t> ablock cblock gblock
 %type <t> value scalar word list items pairs opt_pairs opt_type opt_default
-%type <t> methods opt_methods opt_path opt_tmpl field endpoint aname
-%type <t> kw_cond_group kw_top kw_step kw_hdr kw_pipe kw_trig kw_cond kw_op kw_secret
+%type <t> methods opt_methods opt_path opt_tmpl field endpoint aname opt_as
+%type <t> kw_cond_group kw_top kw_step kw_hdr kw_pipe kw_trig kw_cond kw_op kw_secret kw_as
 %type <t> gen_key top_key step_key pipe_key trig_key act_key cond_key
 %type <t> tail
 %type <st> top_stmt step_stmt pipe_stmt trig_stmt act_stmt cond_stmt gen_stmt
@@ -246,6 +252,27 @@ static struct tree *headed(struct parser *p, struct loc kw, const char *key,
 {
 	struct tree *m = dsl_map(p, kw);
 	dsl_add(p, m, key, kw, value);
+	dsl_merge(p, m, pairs);
+	dsl_merge(p, m, block);
+	return m;
+}
+
+/* An action's map: KEY = VALUE (its head; with KEY NULL, VALUE is a map
+ * of head entries) first, then `as NAME` (written at AS) as name: NAME,
+ * then PAIRS and BLOCK. */
+static struct tree *action_map(struct parser *p, struct loc kw, const char *key,
+			       struct tree *value, struct loc as, struct tree *name,
+			       const struct tree *pairs, const struct tree *block)
+{
+	struct tree *m = dsl_map(p, kw);
+	if (key)
+		dsl_add(p, m, key, kw, value);  /* a NULL value adds nothing */
+	else
+		dsl_merge(p, m, value);         /* the head is a map already */
+	if (name) {
+		as.len = 2;
+		dsl_add(p, m, "name", as, name);
+	}
 	dsl_merge(p, m, pairs);
 	dsl_merge(p, m, block);
 	return m;
@@ -381,11 +408,12 @@ kw_trig: WEBHOOK | ON | HTTP | RESPOND ;
 kw_cond: WHEN | ANY | ALL | NOT ;
 kw_op: IN | MATCHES | GLOB | CONTAINS | EXISTS ;
 kw_secret: ENV | FILE | JWKS_FILE | JWKS_URL ;
+kw_as: AS ;
 
 /* word ::= WORD | any single keyword but the secret ones */
 word
 	: WORD
-	| kw_top | kw_step | kw_hdr | kw_pipe | kw_trig | kw_cond | kw_op
+	| kw_top | kw_step | kw_hdr | kw_pipe | kw_trig | kw_cond | kw_op | kw_as
 	;
 
 /*
@@ -394,12 +422,16 @@ word
  * plain key of the block's own map, never routed nor sugar).
  */
 gen_key: word | kw_secret | STRING ;
-top_key: WORD | kw_step | kw_hdr | kw_pipe | kw_trig | kw_cond | kw_op | kw_secret | STRING ;
-step_key: WORD | kw_top | kw_hdr | kw_pipe | kw_trig | kw_cond | kw_op | kw_secret | STRING ;
-pipe_key: WORD | kw_top | kw_step | kw_hdr | kw_trig | kw_cond | kw_op | kw_secret | STRING ;
-trig_key: WORD | kw_top | kw_step | kw_hdr | kw_pipe | kw_op | kw_secret | STRING ;
-act_key: WORD | kw_top | kw_pipe | kw_trig | kw_cond | kw_op | kw_secret | STRING ;
-cond_key: WORD | kw_top | kw_step | kw_hdr | kw_pipe | kw_trig | kw_op | kw_secret | STRING ;
+top_key: WORD | kw_step | kw_hdr | kw_pipe | kw_trig | kw_cond | kw_op | kw_as | kw_secret
+       | STRING ;
+step_key: WORD | kw_top | kw_hdr | kw_pipe | kw_trig | kw_cond | kw_op | kw_as | kw_secret
+	| STRING ;
+pipe_key: WORD | kw_top | kw_step | kw_hdr | kw_trig | kw_cond | kw_op | kw_as | kw_secret
+	| STRING ;
+trig_key: WORD | kw_top | kw_step | kw_hdr | kw_pipe | kw_op | kw_as | kw_secret | STRING ;
+act_key: WORD | kw_top | kw_pipe | kw_trig | kw_cond | kw_op | kw_as | kw_secret | STRING ;
+cond_key: WORD | kw_top | kw_step | kw_hdr | kw_pipe | kw_trig | kw_op | kw_as | kw_secret
+	| STRING ;
 
 /* gblock ::= '{' gen_body '}'                 a map of generic statements */
 gblock
@@ -643,50 +675,53 @@ op
 	;
 
 /*
- * act_sugar ::= 'run execution' scalar [pairs] [ablock] {run-execution: {step, ...}}
- *   | 'run pipeline' scalar [pairs] [ablock]   {run-pipeline: {pipeline, ...}}
- *   | 'copy pipeline' scalar [pairs] [ablock]  {copy-pipeline: {pipeline, ...}}
- *   | 'fetch repository' [pairs] [ablock]      {fetch-repository: {...}}
- *   | 'http' METHOD [STRING | PATH] [pairs] [ablock]  {http: {method, url, ...}}
- *   | 'respond' scalar [STRING | PATH] [pairs] [ablock] {respond: {status, body, ...}}
+ * act_sugar ::= 'run execution' scalar [as] [pairs] [ablock]
+ *                                              {run-execution: {step, name, ...}}
+ *   | 'run pipeline' scalar [as] [pairs] [ablock]   {run-pipeline: {pipeline, ...}}
+ *   | 'copy pipeline' scalar [as] [pairs] [ablock]  {copy-pipeline: {pipeline, ...}}
+ *   | 'fetch repository' [as] [pairs] [ablock]      {fetch-repository: {...}}
+ *   | 'http' METHOD [STRING | PATH] [as] [pairs] [ablock]  {http: {method, url, ...}}
+ *   | 'respond' scalar [STRING | PATH] [as] [pairs] [ablock] {respond: {status, body, ...}}
+ * as ::= 'as' scalar                           name: scalar
  */
 act_sugar
-	: RUN_EXECUTION scalar opt_pairs opt_ablock
+	: RUN_EXECUTION scalar opt_as opt_pairs opt_ablock
 					{ $$ = dsl_item(ST_ACTION, @1, dsl_map1(p, @1, "run-execution", @1,
-						  headed(p, @1, "step", $2, $3, $4))); }
-	| RUN_PIPELINE scalar opt_pairs opt_ablock
+						  action_map(p, @1, "step", $2, @3, $3, $4, $5))); }
+	| RUN_PIPELINE scalar opt_as opt_pairs opt_ablock
 					{ $$ = dsl_item(ST_ACTION, @1, dsl_map1(p, @1, "run-pipeline", @1,
-						  headed(p, @1, "pipeline", $2, $3, $4))); }
-	| COPY_PIPELINE scalar opt_pairs opt_ablock
+						  action_map(p, @1, "pipeline", $2, @3, $3, $4, $5))); }
+	| COPY_PIPELINE scalar opt_as opt_pairs opt_ablock
 					{ $$ = dsl_item(ST_ACTION, @1, dsl_map1(p, @1, "copy-pipeline", @1,
-						  headed(p, @1, "pipeline", $2, $3, $4))); }
-	| FETCH_REPOSITORY opt_pairs opt_ablock
+						  action_map(p, @1, "pipeline", $2, @3, $3, $4, $5))); }
+	| FETCH_REPOSITORY opt_as opt_pairs opt_ablock
 		{
-			struct tree *m = dsl_map(p, @1);
-			dsl_merge(p, m, $2);
-			dsl_merge(p, m, $3);
+			struct tree *m = action_map(p, @1, NULL, NULL, @2, $2, $3, $4);
 			$$ = dsl_item(ST_ACTION, @1, dsl_map1(p, @1, "fetch-repository", @1, m));
 		}
-	| HTTP METHOD opt_tmpl opt_pairs opt_ablock
+	| HTTP METHOD opt_tmpl opt_as opt_pairs opt_ablock
 		{
 			struct tree *m = dsl_map(p, @1);
 			dsl_add(p, m, "method", @2, $2);
 			if ($3)
 				dsl_add(p, m, "url", $3->loc, $3);
-			dsl_merge(p, m, $4);
-			dsl_merge(p, m, $5);
-			$$ = dsl_item(ST_ACTION, @1, dsl_map1(p, @1, "http", @1, m));
+			$$ = dsl_item(ST_ACTION, @1, dsl_map1(p, @1, "http", @1,
+				      action_map(p, @1, NULL, m, @4, $4, $5, $6)));
 		}
-	| RESPOND scalar opt_tmpl opt_pairs opt_ablock
+	| RESPOND scalar opt_tmpl opt_as opt_pairs opt_ablock
 		{
 			struct tree *m = dsl_map(p, @1);
 			dsl_add(p, m, "status", @1, $2);
 			if ($3)
 				dsl_add(p, m, "body", $3->loc, $3);
-			dsl_merge(p, m, $4);
-			dsl_merge(p, m, $5);
-			$$ = dsl_item(ST_ACTION, @1, dsl_map1(p, @1, "respond", @1, m));
+			$$ = dsl_item(ST_ACTION, @1, dsl_map1(p, @1, "respond", @1,
+				      action_map(p, @1, NULL, m, @4, $4, $5, $6)));
 		}
+	;
+
+opt_as
+	: %empty %prec NO_AS		{ $$ = NULL; }
+	| AS scalar			{ $$ = $2; }
 	;
 
 opt_tmpl
@@ -787,7 +822,7 @@ static bool is_soft(yysymbol_kind_t k)
 	case YYSYMBOL_ON: case YYSYMBOL_HTTP: case YYSYMBOL_RESPOND:
 	case YYSYMBOL_WHEN: case YYSYMBOL_ANY: case YYSYMBOL_ALL: case YYSYMBOL_NOT:
 	case YYSYMBOL_IN: case YYSYMBOL_MATCHES: case YYSYMBOL_GLOB:
-	case YYSYMBOL_CONTAINS: case YYSYMBOL_EXISTS:
+	case YYSYMBOL_CONTAINS: case YYSYMBOL_EXISTS: case YYSYMBOL_AS:
 		return true;
 	default:
 		return false;

@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRIG_ABI 1
-#define trig_main trig_main_abi1
+#define TRIG_ABI 2
+#define trig_main trig_main_abi2
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,6 +60,7 @@ enum trig_root {
 	TRIG_ROOT_TRIGGER,      /* trigger.name */
 	TRIG_ROOT_LAUNCH_ID,    /* launch.id */
 	TRIG_ROOT_NOW,          /* now, RFC 3339 UTC */
+	TRIG_ROOT_ACTION,       /* actions.NAME.FIELD: an earlier action's result */
 };
 
 /* One step of a path: a key (index < 0) or an array index. */
@@ -75,6 +76,8 @@ struct trig_field {
 	const struct trig_path_seg *segs;   /* payload/claim/event paths */
 	uint16_t nsegs;
 	uint16_t path_id;       /* index in trig_project.paths (payload, claim, event) */
+	uint16_t action;        /* ACTION: index of the action in its trigger; name is
+				   the field: "id", "status", "metadata.KEY", ... */
 };
 
 /* ------------------------------------------------------------ templates */
@@ -362,9 +365,16 @@ struct trig_action {
 	uint32_t nheaders;
 	int status;                             /* respond: status; http: expect (0 = 2xx) */
 	const char *content_type;
+	const char *name;                       /* for actions.NAME.* (default: step, pipeline or kind) */
+	int64_t timeout_ms;                     /* 0: none */
+	bool deferred;                          /* its templates read actions.* fields */
+	bool waits;                             /* ... a field other than id: runs once every
+						   earlier action has ended */
 };
 
 /* ------------------------------------------------------------ triggers */
+
+enum trig_when_busy { TRIG_BUSY_QUEUE, TRIG_BUSY_SKIP };
 
 enum trig_kind { TRIG_KIND_SCHEDULE, TRIG_KIND_WEBHOOK, TRIG_KIND_NOTIFICATION };
 
@@ -381,6 +391,8 @@ struct trig_trigger {
 	uint32_t nconditions;
 	const struct trig_action *actions;
 	uint32_t nactions;
+	uint32_t max_concurrent;        /* launches running at once; 0: no limit */
+	enum trig_when_busy when_busy;
 };
 
 /* A webhook route: the routes are sorted by path (strcmp) at build time,

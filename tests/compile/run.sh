@@ -102,7 +102,9 @@ unknown-condition unknown-action project import bad-name duplicate-trigger
 duplicate-step duplicate-pipeline duplicate-path schedule cron-syntax cron-never
 monthly-short-months timezone-unused unknown-timezone literal-secret webhook-no-auth
 template-root template-syntax unknown-step unknown-pipeline unknown-node
-unknown-parameter unknown-input condition-context action-context no-actions workdir"
+unknown-parameter unknown-input condition-context action-context no-actions workdir
+unknown-action-name ambiguous-action action-order unknown-action-field duplicate-action
+event-loop event-loop-possible event-cycle"
 
 lint_one()
 {

@@ -118,7 +118,7 @@ static const struct trig_binding t_new_images_inputs5[] = {
 	{ "prep.images", { .source = "{{ event.data.version.uri }}", .pieces = t_new_images_tmpl4, .npieces = 1 } },
 };
 static const struct trig_action t_new_images_actions6[] = {
-	{ .kind = TRIG_ACTION_RUN_PIPELINE, .source = "run-pipeline training",
+	{ .kind = TRIG_ACTION_RUN_PIPELINE, .source = "run-pipeline training", .name = "training",
 	  .pipeline = &pipelines[0],
 	  .commit = { .source = "main", .pieces = t_new_images_tmpl1, .npieces = 1 },
 	  .parameters = t_new_images_parameters3, .nparameters = 1,
@@ -144,7 +144,7 @@ static const struct trig_piece t_promoted_tmpl3[] = {
 	{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_EVENT, .text = "event.data.model_version.uri", .segs = path_segs3, .nsegs = 3, .path_id = 3 } },
 };
 static const struct trig_action t_promoted_actions4[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution evaluate",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution evaluate", .name = "evaluate",
 	  .step = &steps[2],
 	  .title = { .source = "evaluate {{ event.data.model_version.uri }}", .pieces = t_promoted_tmpl3, .npieces = 2 },
 	  .payload_input = "model" },
@@ -174,7 +174,7 @@ static const struct trig_binding t_weekly_copy_parameters1[] = {
 	{ "train.epochs", { .source = "20", .pieces = t_weekly_copy_tmpl0, .npieces = 1 } },
 };
 static const struct trig_action t_weekly_copy_actions2[] = {
-	{ .kind = TRIG_ACTION_COPY_PIPELINE, .source = "copy-pipeline training",
+	{ .kind = TRIG_ACTION_COPY_PIPELINE, .source = "copy-pipeline training", .name = "training",
 	  .pipeline = &pipelines[0],
 	  .parameters = t_weekly_copy_parameters1, .nparameters = 1 },
 };
@@ -230,7 +230,7 @@ static const struct trig_project project = {
 	.abi = TRIG_ABI,
 	.name = "imported",
 	.trigc_version = "@VERSION@",
-	.defs_hash = "2ed7969ce6288b0c",
+	.defs_hash = "9a761954ee15e8a4",
 	.backend = {
 		.kind = TRIG_BACKEND_VALOHAI,
 		.workdir = "@DIR@",

@@ -93,7 +93,7 @@ static const struct trig_binding t_nightly_parameters2[] = {
 	{ "train.epochs", { .source = "10", .pieces = t_nightly_tmpl1, .npieces = 1 } },
 };
 static const struct trig_action t_nightly_actions3[] = {
-	{ .kind = TRIG_ACTION_RUN_PIPELINE, .source = "run-pipeline nightly-training",
+	{ .kind = TRIG_ACTION_RUN_PIPELINE, .source = "run-pipeline nightly-training", .name = "nightly-training",
 	  .pipeline = &pipelines[0],
 	  .title = { .source = "nightly {{ now }}", .pieces = t_nightly_tmpl0, .npieces = 2 },
 	  .parameters = t_nightly_parameters2, .nparameters = 1 },
@@ -117,7 +117,7 @@ static const struct trig_schedule t_ranges_schedule = {
 	.overlap = TRIG_OVERLAP_ALLOW,
 };
 static const struct trig_action t_ranges_actions0[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[1] },
 };
 #line 124 "schedules.c"
@@ -139,7 +139,7 @@ static const struct trig_schedule t_both_days_schedule = {
 	.overlap = TRIG_OVERLAP_ALLOW,
 };
 static const struct trig_action t_both_days_actions0[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[1] },
 };
 #line 146 "schedules.c"
@@ -161,7 +161,7 @@ static const struct trig_schedule t_weekly_schedule = {
 	.overlap = TRIG_OVERLAP_ALLOW,
 };
 static const struct trig_action t_weekly_actions0[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[1] },
 };
 #line 168 "schedules.c"
@@ -186,7 +186,7 @@ static const struct trig_binding t_quarter_hourly_parameters2[] = {
 	{ "verbose", { .source = "true", .pieces = t_quarter_hourly_tmpl1, .npieces = 1 } },
 };
 static const struct trig_action t_quarter_hourly_actions3[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[1],
 	  .parameters = t_quarter_hourly_parameters2, .nparameters = 2 },
 };
@@ -209,7 +209,7 @@ static const struct trig_schedule t_evening_schedule = {
 	.overlap = TRIG_OVERLAP_ALLOW,
 };
 static const struct trig_action t_evening_actions0[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[1] },
 };
 #line 216 "schedules.c"
@@ -247,7 +247,7 @@ static const struct trig_binding t_morning_environment4[] = {
 	{ "LOG_LEVEL", { .source = "debug", .pieces = t_morning_tmpl3, .npieces = 1 } },
 };
 static const struct trig_action t_morning_actions5[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[1],
 	  .inputs = t_morning_inputs2, .ninputs = 2,
 	  .environment = t_morning_environment4, .nenvironment = 1 },
@@ -271,7 +271,7 @@ static const struct trig_schedule t_first_of_month_schedule = {
 	.overlap = TRIG_OVERLAP_ALLOW,
 };
 static const struct trig_action t_first_of_month_actions0[] = {
-	{ .kind = TRIG_ACTION_COPY_PIPELINE, .source = "copy-pipeline nightly-training",
+	{ .kind = TRIG_ACTION_COPY_PIPELINE, .source = "copy-pipeline nightly-training", .name = "nightly-training",
 	  .pipeline = &pipelines[0] },
 };
 #line 278 "schedules.c"
@@ -379,7 +379,7 @@ static const struct trig_project project = {
 	.abi = TRIG_ABI,
 	.name = "schedules",
 	.trigc_version = "@VERSION@",
-	.defs_hash = "899297319857c0de",
+	.defs_hash = "00cb945e1de0b5d2",
 	.backend = {
 		.kind = TRIG_BACKEND_LOCAL,
 		.workdir = "@DIR@",

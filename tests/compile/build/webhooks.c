@@ -583,14 +583,14 @@ static const struct trig_binding t_github_push_headers15[] = {
 	{ "X-Launch", { .source = "{{ launch.id }}", .pieces = t_github_push_tmpl14, .npieces = 1 } },
 };
 static const struct trig_action t_github_push_actions16[] = {
-	{ .kind = TRIG_ACTION_FETCH_REPOSITORY, .source = "fetch-repository" },
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_FETCH_REPOSITORY, .source = "fetch-repository", .name = "fetch-repository" },
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[0],
 	  .commit = { .source = "{{ payload.after }}", .pieces = t_github_push_tmpl8, .npieces = 1 },
 	  .title = { .source = "push by {{ payload.pusher.name }}", .pieces = t_github_push_tmpl9, .npieces = 2 },
 	  .parameters = t_github_push_parameters12, .nparameters = 2,
 	  .payload_input = "event" },
-	{ .kind = TRIG_ACTION_RESPOND, .source = "respond 202",
+	{ .kind = TRIG_ACTION_RESPOND, .source = "respond 202", .name = "respond",
 	  .body = { .source = "{\"launch\": \"{{ launch.id }}\"}", .pieces = t_github_push_tmpl13, .npieces = 3 },
 	  .headers = t_github_push_headers15, .nheaders = 1,
 	  .status = 202,
@@ -631,7 +631,7 @@ static const struct trig_binding t_form_parameters3[] = {
 	{ "epochs", { .source = "{{ form.epochs }}", .pieces = t_form_tmpl2, .npieces = 1 } },
 };
 static const struct trig_action t_form_actions4[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[0],
 	  .parameters = t_form_parameters3, .nparameters = 1 },
 };
@@ -663,7 +663,7 @@ static const struct trig_binding t_bearer_inputs4[] = {
 	{ "train.dataset", { .source = "{{ payload.uri }}", .pieces = t_bearer_tmpl3, .npieces = 1 } },
 };
 static const struct trig_action t_bearer_actions5[] = {
-	{ .kind = TRIG_ACTION_RUN_PIPELINE, .source = "run-pipeline retrain",
+	{ .kind = TRIG_ACTION_RUN_PIPELINE, .source = "run-pipeline retrain", .name = "retrain",
 	  .pipeline = &pipelines[0],
 	  .parameters = t_bearer_parameters2, .nparameters = 1,
 	  .inputs = t_bearer_inputs4, .ninputs = 1 },
@@ -697,7 +697,7 @@ static const struct trig_piece t_authenticated_tmpl4[] = {
 	{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_CLAIM, .text = "claim.sub", .segs = path_segs15, .nsegs = 1, .path_id = 15 } },
 };
 static const struct trig_action t_authenticated_actions5[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[0],
 	  .title = { .source = "for {{ claim.sub }}", .pieces = t_authenticated_tmpl4, .npieces = 2 } },
 };
@@ -724,7 +724,7 @@ static const struct trig_condition t_custom_hmac_conds1[] = {
 	  .u.timestamp = { .header = "X-Timestamp", .from_signature = false, .format = TRIG_TIME_UNIX, .tolerance_ms = 300000 } },
 };
 static const struct trig_action t_custom_hmac_actions2[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[0] },
 };
 #line 731 "webhooks.c"
@@ -745,7 +745,7 @@ static const struct trig_condition t_stripe_conds0[] = {
 	  .u.timestamp = { .header = NULL, .from_signature = true, .format = TRIG_TIME_UNIX, .tolerance_ms = 300000 } },
 };
 static const struct trig_action t_stripe_actions1[] = {
-	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train",
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .source = "run-execution train", .name = "train",
 	  .step = &steps[0] },
 };
 #line 752 "webhooks.c"
@@ -791,16 +791,16 @@ static const struct trig_piece t_slack_tmpl6[] = {
 	{ .kind = TRIG_PIECE_TEXT, .text = "queued", .len = 6 },
 };
 static const struct trig_action t_slack_actions7[] = {
-	{ .kind = TRIG_ACTION_HTTP, .source = "http POST {{ form.response_url }}",
+	{ .kind = TRIG_ACTION_HTTP, .source = "http POST {{ form.response_url }}", .name = "http",
 	  .url = { .source = "{{ form.response_url }}", .pieces = t_slack_tmpl1, .npieces = 1 },
 	  .body = { .source = "{\"text\": \"started {{ launch.id }} for {{ form.user_name }}\"}", .pieces = t_slack_tmpl2, .npieces = 5 },
 	  .headers = t_slack_headers4, .nheaders = 1,
 	  .method = "POST",
 	  .status = 200 },
-	{ .kind = TRIG_ACTION_HTTP, .source = "http GET https://example.com/ping?trigger={{ trigger.name }}&q={{ form.text }}",
+	{ .kind = TRIG_ACTION_HTTP, .source = "http GET https://example.com/ping?trigger={{ trigger.name }}&q={{ form.text }}", .name = "http",
 	  .url = { .source = "https://example.com/ping?trigger={{ trigger.name }}&q={{ form.text }}", .pieces = t_slack_tmpl5, .npieces = 4 },
 	  .method = "GET" },
-	{ .kind = TRIG_ACTION_RESPOND, .source = "respond 200",
+	{ .kind = TRIG_ACTION_RESPOND, .source = "respond 200", .name = "respond",
 	  .body = { .source = "queued", .pieces = t_slack_tmpl6, .npieces = 1 },
 	  .status = 200,
 	  .content_type = "text/plain" },
@@ -822,7 +822,7 @@ static const struct trig_binding t_new_data_inputs2[] = {
 	{ "train.dataset", { .source = "{{ event.data.version.uri }}", .pieces = t_new_data_tmpl1, .npieces = 1 } },
 };
 static const struct trig_action t_new_data_actions3[] = {
-	{ .kind = TRIG_ACTION_RUN_PIPELINE, .source = "run-pipeline retrain",
+	{ .kind = TRIG_ACTION_RUN_PIPELINE, .source = "run-pipeline retrain", .name = "retrain",
 	  .pipeline = &pipelines[0],
 	  .inputs = t_new_data_inputs2, .ninputs = 1,
 	  .payload_input = "train.event" },
@@ -842,7 +842,7 @@ static const struct trig_piece t_trained_tmpl2[] = {
 	{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_EVENT, .text = "event.data.valohai\\.execution-id", .segs = path_segs19, .nsegs = 2, .path_id = 19 } },
 };
 static const struct trig_action t_trained_actions3[] = {
-	{ .kind = TRIG_ACTION_HTTP, .source = "http POST https://hooks.example.com/done",
+	{ .kind = TRIG_ACTION_HTTP, .source = "http POST https://hooks.example.com/done", .name = "http",
 	  .url = { .source = "https://hooks.example.com/done", .pieces = t_trained_tmpl1, .npieces = 1 },
 	  .body = { .source = "{{ event.data.valohai\\.execution-id }}", .pieces = t_trained_tmpl2, .npieces = 1 },
 	  .method = "POST" },
@@ -998,7 +998,7 @@ static const struct trig_project project = {
 	.abi = TRIG_ABI,
 	.name = "webhooks",
 	.trigc_version = "@VERSION@",
-	.defs_hash = "85cbdc9751d20bf9",
+	.defs_hash = "1b7bfef777f162e9",
 	.backend = {
 		.kind = TRIG_BACKEND_LOCAL,
 		.workdir = "@DIR@",
