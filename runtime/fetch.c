@@ -24,7 +24,7 @@ static const char *const passed_on[] = {
 
 /* Runs ARGV with output captured into OUT; returns the exit status, or -1
  * with err set when it could not run or ran out of time. */
-static int run(char *const argv[], struct buf *out, char *err, size_t errlen)
+static int run(char *const argv[], int64_t timeout_ms, struct buf *out, char *err, size_t errlen)
 {
 	char *env[sizeof(passed_on) / sizeof(passed_on[0]) + 2];
 	size_t n = 0;
@@ -75,7 +75,8 @@ static int run(char *const argv[], struct buf *out, char *err, size_t errlen)
 	for (;;) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left_ms = (long)(TRIG_FETCH_TIMEOUT_S - (now.tv_sec - start.tv_sec)) * 1000;
+		long left_ms = (long)(timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 +
+						    (now.tv_nsec - start.tv_nsec) / 1000000));
 		if (left_ms <= 0) {
 			timed_out = true;
 			kill(-pid, SIGKILL);
@@ -101,8 +102,8 @@ static int run(char *const argv[], struct buf *out, char *err, size_t errlen)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (timed_out)
-		snprintf(err, errlen, "%s %s took longer than %ds", argv[0], argv[3],
-			 TRIG_FETCH_TIMEOUT_S);
+		snprintf(err, errlen, "%s %s timed out after %lld ms", argv[0], argv[3],
+			 (long long)timeout_ms);
 	else if (WIFEXITED(status))
 		rc = WEXITSTATUS(status);
 	else
@@ -126,20 +127,26 @@ static void last_line(struct buf *out, char *line, size_t len)
 	snprintf(line, len, "%.*s", (int)(end - start), s + start);
 }
 
-int trig_fetch_repository(const char *repo, char *err, size_t errlen)
+int trig_fetch_repository(const char *repo, int64_t timeout_ms, char *head, size_t headlen,
+			  char *err, size_t errlen)
 {
 	char *const fetch[] = { "git", "-C", (char *)repo, "fetch", "--quiet", NULL };
 	char *const merge[] = { "git", "-C", (char *)repo, "merge", "--ff-only", "--quiet", NULL };
-	char *const *steps[] = { fetch, merge };
-	for (int i = 0; i < 2; i++) {
+	char *const parse[] = { "git", "-C", (char *)repo, "rev-parse", "HEAD", NULL };
+	char *const *steps[] = { fetch, merge, parse };
+	if (timeout_ms <= 0)
+		timeout_ms = (int64_t)TRIG_FETCH_TIMEOUT_S * 1000;
+	for (int i = 0; i < (head ? 3 : 2); i++) {
 		struct buf out = BUF_INIT;
-		int rc = run(steps[i], &out, err, errlen);
+		int rc = run(steps[i], timeout_ms, &out, err, errlen);
 		if (rc > 0) {
 			char line[200];
 			last_line(&out, line, sizeof(line));
 			snprintf(err, errlen, "git %s in '%s' failed (exit status %d)%s%s", steps[i][3], repo,
 				 rc, *line ? ": " : "", line);
 		}
+		if (rc == 0 && i == 2)
+			last_line(&out, head, headlen);
 		buf_release(&out);
 		if (rc != 0)
 			return -1;

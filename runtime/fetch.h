@@ -15,10 +15,14 @@
 #define TRIG_FETCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TRIG_FETCH_TIMEOUT_S 600
 
-/* 0, or -1 with a message (git's last line of output when it failed). */
-int trig_fetch_repository(const char *repo, char *err, size_t errlen);
+/* 0, or -1 with a message (git's last line of output when it failed).
+ * TIMEOUT_MS (0: TRIG_FETCH_TIMEOUT_S per command) bounds each command.
+ * HEAD (may be NULL) receives the commit checked out afterwards. */
+int trig_fetch_repository(const char *repo, int64_t timeout_ms, char *head, size_t headlen,
+			  char *err, size_t errlen);
 
 #endif

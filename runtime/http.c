@@ -1,19 +1,24 @@
 /*
- * http.c — the libmicrohttpd server.
+ * http.c — the libmicrohttpd server: webhooks, POST /events, run-info,
+ * /healthz and /metrics (http.h).
  */
 #include "http.h"
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "buf.h"
 #include "conditions.h"
@@ -21,7 +26,15 @@
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
+#include "secret.h"
 #include "timeutil.h"
+
+/* What a request is for, once its headers are read. */
+enum { Q_WEBHOOK, Q_EVENTS, Q_RUN_INFO };
+
+/* Outcomes of event requests, for /metrics. */
+static const char *const ev_outcomes[] = { "launched", "not-matched", "rejected", "error" };
+#define EV_OUTCOMES (sizeof(ev_outcomes) / sizeof(ev_outcomes[0]))
 
 struct trig_http {
 	struct MHD_Daemon *d;
@@ -30,6 +43,10 @@ struct trig_http {
 	struct trig_metrics *metrics;
 	unsigned port;
 	atomic_uint inflight;           /* requests begun and not yet answered */
+	pthread_mutex_t token_mu;       /* the admin token: requests read, reload swaps */
+	bool token_set;
+	uint8_t token_digest[32];       /* SHA-256 of the admin token */
+	atomic_uint_fast64_t ev_requests[EV_OUTCOMES];
 };
 
 /* One request in flight: made by the URI callback, freed when it ends. */
@@ -42,6 +59,9 @@ struct hreq {
 	const char *outcome;            /* the audit outcome, for the metrics */
 	int64_t started_us;
 	char id[TRIG_ID_MAX];
+	int mode;                       /* Q_* */
+	char *event_type;               /* /events/TYPE: TYPE; /events: NULL */
+	char *launch_id;                /* run-info */
 };
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
@@ -65,10 +85,20 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **state,
 	struct hreq *q = *state;
 	if (!q)
 		return;
-	trig_metrics_request(h->metrics, q->outcome ? q->t : NULL,
-			     q->outcome ? trig_metrics_outcome(q->outcome) : -1,
-			     trig_monotonic_us() - q->started_us);
+	if (q->mode == Q_EVENTS) {
+		size_t k = EV_OUTCOMES - 1;     /* an event request ended early: error */
+		for (size_t i = 0; q->outcome && i < EV_OUTCOMES; i++)
+			if (!strcmp(q->outcome, ev_outcomes[i]))
+				k = i;
+		atomic_fetch_add_explicit(&h->ev_requests[k], 1, memory_order_relaxed);
+	} else {
+		trig_metrics_request(h->metrics, q->outcome ? q->t : NULL,
+				     q->outcome ? trig_metrics_outcome(q->outcome) : -1,
+				     trig_monotonic_us() - q->started_us);
+	}
 	buf_release(&q->body);
+	free(q->event_type);
+	free(q->launch_id);
 	free(q->uri);
 	free(q);
 	*state = NULL;
@@ -245,7 +275,22 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 	};
 	struct trig_launch_info info;
 	char err[512];
-	if (trig_launch(h->cfg.launcher, &lr, &info, err, sizeof(err)) != 0) {
+	int lrc = trig_launch(h->cfg.launcher, &lr, &info, err, sizeof(err));
+	if (lrc > 0) {
+		/* max-concurrent, when-busy: skip.  trig_launch wrote the audit
+		 * record; the request was fine, nothing is to be tried again. */
+		trig_guard_undo(h->cfg.guard, t, &e);
+		q->outcome = "skipped";
+		struct buf b = BUF_INIT;
+		buf_adds(&b, "{\"trigger\":");
+		buf_json_cstr(&b, t->name);
+		buf_adds(&b, ",\"launched\":false,\"reason\":\"busy\"}\n");
+		ret = answer(c, q, MHD_HTTP_OK, "application/json", b.data, b.len, NULL, 0);
+		buf_release(&b);
+		trig_eval_release(&e);
+		goto out;
+	}
+	if (lrc != 0) {
 		/* trig_launch wrote the audit record; nothing was launched, so a
 		 * 503 tells the sender to try again. */
 		trig_error("request %s (trigger '%s'): %s", q->id, t->name, err);
@@ -263,6 +308,8 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 	if (resp) {
 		values.trigger = t->name;
 		values.launch_id = info.id;
+		values.lookup = trig_launch_info_lookup;     /* actions.NAME.id */
+		values.lookup_ctx = &info;
 		ret = respond(c, q, resp, &values);
 	} else {
 		struct buf b = BUF_INIT;
@@ -273,6 +320,325 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 		buf_release(&b);
 	}
 	trig_eval_release(&e);
+out:
+	trig_request_release(&r);
+	return ret;
+}
+
+/* ------------------------------------------------------------ the admin token */
+
+int trig_admin_token_read(struct buf *out, char *err, size_t errlen)
+{
+	const char *file = getenv("TRIG_ADMIN_TOKEN_FILE");
+	buf_reset(out);
+	if (file && *file) {
+		struct trig_secret s = { TRIG_SECRET_FILE, file };
+		if (trig_secret_read(&s, out, err, errlen) != 0)
+			return -1;
+	} else {
+		const char *v = getenv("TRIG_ADMIN_TOKEN");
+		if (v)
+			buf_adds(out, v);
+	}
+	return out->len ? 1 : 0;
+}
+
+int trig_http_reload(struct trig_http *h, char *err, size_t errlen)
+{
+	struct buf tok = BUF_INIT;
+	int rc = trig_admin_token_read(&tok, err, errlen);
+	if (rc < 0) {
+		trig_secret_release(&tok);
+		return -1;
+	}
+	uint8_t d[32];
+	if (rc)
+		EVP_Digest(tok.data, tok.len, d, NULL, EVP_sha256(), NULL);
+	trig_secret_release(&tok);
+	pthread_mutex_lock(&h->token_mu);
+	h->token_set = rc == 1;
+	memcpy(h->token_digest, d, sizeof(d));
+	pthread_mutex_unlock(&h->token_mu);
+	OPENSSL_cleanse(d, sizeof(d));
+	return 0;
+}
+
+/* The admin token of a request: 1 it matches, 0 it does not (or none was
+ * sent), -1 no admin token is configured.  *why says which. */
+static int admin_auth(struct trig_http *h, struct trig_request *r, const char **why)
+{
+	size_t len;
+	const char *v = trig_request_header(r, "Authorization", &len);
+	if (v && len >= 7 && strncasecmp(v, "Bearer ", 7) == 0) {
+		v += 7;
+		len -= 7;
+	} else if (v) {
+		v = NULL;       /* another scheme: ?token= may still be given */
+	}
+	if (!v)
+		v = trig_request_query(r, "token", &len);
+	uint8_t d[32], want[32];
+	bool set;
+	pthread_mutex_lock(&h->token_mu);
+	set = h->token_set;
+	memcpy(want, h->token_digest, sizeof(want));
+	pthread_mutex_unlock(&h->token_mu);
+	if (!set) {
+		*why = "events are disabled: TRIG_ADMIN_TOKEN is not set";
+		return -1;
+	}
+	if (!v) {
+		*why = "no admin token ('Authorization: Bearer' header or 'token' query parameter)";
+		return 0;
+	}
+	/* SHA-256 of both, compared in constant time: neither the length nor
+	 * the contents of the token leak through timing. */
+	EVP_Digest(v, len, d, NULL, EVP_sha256(), NULL);
+	int ok = CRYPTO_memcmp(d, want, sizeof(d)) == 0;
+	OPENSSL_cleanse(want, sizeof(want));
+	*why = ok ? NULL : "the admin token does not match";
+	return ok;
+}
+
+/* ------------------------------------------------------------ events */
+
+/* The events' lines of /metrics, after metrics.h's. */
+static void events_metrics(struct trig_http *h, struct buf *b)
+{
+	buf_adds(b, "# HELP trig_event_requests_total POST /events requests by outcome.\n"
+		    "# TYPE trig_event_requests_total counter\n");
+	for (size_t i = 0; i < EV_OUTCOMES; i++)
+		buf_printf(b, "trig_event_requests_total{outcome=\"%s\"} %llu\n", ev_outcomes[i],
+			   (unsigned long long)atomic_load_explicit(&h->ev_requests[i],
+								    memory_order_relaxed));
+	if (!h->cfg.events)
+		return;
+	uint64_t posted, launches, dropped;
+	trig_events_counts(h->cfg.events, &posted, &launches, &dropped);
+	buf_printf(b, "# HELP trig_events_total Events dispatched (posted and emitted by the runtime).\n"
+		      "# TYPE trig_events_total counter\ntrig_events_total %llu\n"
+		      "# HELP trig_event_launches_total Launches made by notification triggers.\n"
+		      "# TYPE trig_event_launches_total counter\ntrig_event_launches_total %llu\n"
+		      "# HELP trig_events_dropped_total Events not dispatched (queue full, stopping).\n"
+		      "# TYPE trig_events_dropped_total counter\ntrig_events_dropped_total %llu\n",
+		   (unsigned long long)posted, (unsigned long long)launches,
+		   (unsigned long long)dropped);
+}
+
+/* The audit record of an event request (no one trigger: "trigger" is
+ * null; the launches and not-matched decisions have their own records). */
+static void audit_event(struct trig_http *h, struct hreq *q, const struct trig_request *r,
+			const char *outcome, int status, const char *type, const char *reason,
+			const char *summary, size_t summary_len)
+{
+	q->outcome = outcome;
+	if (!h->cfg.audit)
+		return;
+	char now[TRIG_RFC3339_MAX];
+	trig_format_rfc3339(now, trig_now_ms(), 3);
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "{\"time\":\"%s\",\"trigger\":null,\"kind\":\"event\",\"outcome\":\"%s\"",
+		   now, outcome);
+	buf_adds(&b, ",\"event\":");
+	buf_json_cstr(&b, type);
+	buf_printf(&b, ",\"request\":\"%s\"", q->id);
+	if (r && r->remote_text[0]) {
+		buf_adds(&b, ",\"remote\":");
+		buf_json_cstr(&b, r->remote_text);
+	}
+	buf_printf(&b, ",\"status\":%d", status);
+	if (reason) {
+		buf_adds(&b, ",\"reason\":");
+		buf_json_cstr(&b, reason);
+	}
+	if (summary) {
+		buf_adds(&b, ",\"dispatch\":");
+		buf_add(&b, summary, summary_len);
+	}
+	buf_printf(&b, ",\"duration_us\":%lld}", (long long)(trig_monotonic_us() - q->started_us));
+	if (trig_audit_write(h->cfg.audit, b.data, b.len) != 0)
+		trig_warn("cannot write the audit log: %s", strerror(errno));
+	buf_release(&b);
+}
+
+static void fill_request(struct MHD_Connection *c, struct trig_request *r)
+{
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, add_header, r);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	trig_request_set_remote(r, ci ? ci->client_addr : NULL);
+}
+
+/* The headers of an event request: refuse what can be refused unread. */
+static enum MHD_Result events_head(struct trig_http *h, struct MHD_Connection *c, struct hreq *q,
+				   const char *url, const char *method)
+{
+	q->mode = Q_EVENTS;
+	if (url[7] == '/')
+		q->event_type = trig_xstrdup(url + 8);
+	if (strcmp(method, "POST") != 0)
+		return answer(c, q, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
+			      "{\"error\":\"method not allowed\"}\n", 31, "POST", 0);
+	struct trig_request r;
+	trig_request_init(&r);
+	enum MHD_Result ret = MHD_YES;
+	if (trig_request_set_target(&r, method, q->uri) != 0) {
+		audit_event(h, q, NULL, "error", 400, NULL, "the query string is malformed", NULL, 0);
+		ret = reply_error(c, q, MHD_HTTP_BAD_REQUEST, "bad request");
+		goto out;
+	}
+	fill_request(c, &r);
+	const char *why;
+	int auth = admin_auth(h, &r, &why);
+	if (auth <= 0) {
+		audit_event(h, q, &r, "rejected", auth < 0 ? 403 : 401, NULL, why, NULL, 0);
+		if (auth < 0)
+			ret = reply_error(c, q, MHD_HTTP_FORBIDDEN,
+					  "events are disabled: TRIG_ADMIN_TOKEN is not set");
+		else
+			ret = reply_error(c, q, MHD_HTTP_UNAUTHORIZED, "unauthorized");
+		goto out;
+	}
+	q->limit = TRIG_EVENTS_MAX_BODY;
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > q->limit) {
+		audit_event(h, q, &r, "error", 413, q->event_type, "the event is larger than 1 MiB",
+			    NULL, 0);
+		ret = reply_error(c, q, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
+	}
+out:
+	trig_request_release(&r);
+	return ret;
+}
+
+/* The whole event is in: dispatch it, answer with the summary. */
+static enum MHD_Result events_body(struct trig_http *h, struct MHD_Connection *c, struct hreq *q)
+{
+	struct trig_request r;
+	trig_request_init(&r);
+	trig_request_set_target(&r, "POST", q->uri);
+	fill_request(c, &r);
+	struct buf summary = BUF_INIT;
+	struct trig_events_stats st;
+	char err[512];
+	enum MHD_Result ret;
+	int n = trig_events_post(h->cfg.events, q->event_type, q->body.data ? q->body.data : "",
+				 q->body.len, 0, q->id, &summary, &st, err, sizeof(err));
+	if (n < 0) {
+		audit_event(h, q, &r, "error", 400, q->event_type, err, NULL, 0);
+		struct buf b = BUF_INIT;
+		buf_adds(&b, "{\"error\":");
+		buf_json_cstr(&b, err);
+		buf_adds(&b, "}\n");
+		ret = answer(c, q, MHD_HTTP_BAD_REQUEST, "application/json", b.data, b.len, NULL, 0);
+		buf_release(&b);
+	} else {
+		unsigned status = n > 0 ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK;
+		/* The type the dispatcher settled on is in the summary. */
+		audit_event(h, q, &r, n > 0 ? "launched" : "not-matched", (int)status, q->event_type,
+			    NULL, summary.data, summary.len);
+		buf_addc(&summary, '\n');
+		ret = answer(c, q, status, "application/json", summary.data, summary.len, NULL, 0);
+	}
+	buf_release(&summary);
+	trig_request_release(&r);
+	return ret;
+}
+
+/* ------------------------------------------------------------ run-info */
+
+static bool is_auth(enum trig_cond_kind k)
+{
+	return k == TRIG_COND_TOKEN || k == TRIG_COND_HMAC || k == TRIG_COND_JWT ||
+	       k == TRIG_COND_TIMESTAMP || k == TRIG_COND_IP_ALLOW;
+}
+
+/*
+ * Runs T's authentication conditions only.  conditions.c has no such mode,
+ * so: the conditions are evaluated without committing (no replay id
+ * remembered, no budget spent), and since the compiler puts every
+ * authentication condition before the others, a verdict other than
+ * REJECTED means all of them passed — unless an authentication condition
+ * comes after another one in this table, which then must PASS as a whole
+ * (fail closed).
+ */
+static bool authenticate(struct trig_http *h, const struct trig_trigger *t, struct trig_request *r,
+			 struct trig_eval *e)
+{
+	enum trig_verdict v = trig_guard_eval(h->cfg.guard, t, r, trig_now_ms(), false, e, NULL, NULL);
+	if (v == TRIG_VERDICT_PASS)
+		return true;
+	if (v == TRIG_VERDICT_REJECTED)
+		return false;
+	bool seen_other = false;
+	for (uint32_t i = 0; i < t->nconditions; i++) {
+		if (!is_auth(t->conditions[i].kind))
+			seen_other = true;
+		else if (seen_other)
+			return false;
+	}
+	/* Not an authentication failure: say so in no reason of ours. */
+	e->failed = NULL;
+	e->reason[0] = 0;
+	return true;
+}
+
+/* PATH is "<webhook path>/runs/<id>": its webhook (the longest path that
+ * fits) and the id, or NULL. */
+static const struct trig_trigger *run_info_route(const struct trig_project *p, const char *path,
+						 char **id)
+{
+	size_t len = strlen(path);
+	for (size_t i = len; i-- > 0;) {
+		if (path[i] != '/' || len - i < 7 || memcmp(path + i, "/runs/", 6) != 0)
+			continue;
+		const char *rest = path + i + 6;
+		if (strchr(rest, '/'))
+			continue;
+		char *prefix = trig_xmalloc(i + 1);
+		memcpy(prefix, path, i);
+		prefix[i] = 0;
+		const struct trig_trigger *t = route(p, prefix);
+		free(prefix);
+		if (t) {
+			*id = trig_xstrdup(rest);
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static enum MHD_Result run_info(struct trig_http *h, struct MHD_Connection *c, struct hreq *q,
+				const char *method)
+{
+	const struct trig_trigger *t = q->t;
+	struct trig_request r;
+	trig_request_init(&r);
+	enum MHD_Result ret;
+	if (trig_request_set_target(&r, method, q->uri) != 0) {
+		ret = reply_error(c, q, MHD_HTTP_BAD_REQUEST, "bad request");
+		goto out;
+	}
+	fill_request(c, &r);
+	trig_request_set_body(&r, q->body.data ? q->body.data : "", q->body.len);
+	struct trig_eval e;
+	if (!authenticate(h, t, &r, &e)) {
+		int status = t->webhook->rejected_status;
+		audit(h, q, &r, "rejected", status, e.failed, e.reason);
+		char body[64];
+		snprintf(body, sizeof(body), "{\"error\":\"unauthorized\"}\n");
+		ret = answer(c, q, (unsigned)status, "application/json", body, strlen(body), NULL, 0);
+		trig_eval_release(&e);
+		goto out;
+	}
+	trig_eval_release(&e);
+	struct buf b = BUF_INIT;
+	if (trig_launcher_run_info(h->cfg.launcher, t, q->launch_id, &b) != 0) {
+		ret = reply_error(c, q, MHD_HTTP_NOT_FOUND, "no such launch");
+	} else {
+		buf_addc(&b, '\n');
+		ret = answer(c, q, MHD_HTTP_OK, "application/json", b.data, b.len, NULL, 0);
+	}
+	buf_release(&b);
 out:
 	trig_request_release(&r);
 	return ret;
@@ -301,19 +667,33 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 					      "{\"error\":\"method not allowed\"}\n", 31, "GET, HEAD", 0);
 			struct buf b = BUF_INIT;
 			trig_metrics_render(h->metrics, h->cfg.launcher, &b);
+			events_metrics(h, &b);
 			enum MHD_Result ret = answer(c, q, MHD_HTTP_OK, "text/plain; version=0.0.4",
 						     b.data, b.len, NULL, 0);
 			buf_release(&b);
 			return ret;
 		}
+		if (h->cfg.events && h->cfg.launcher &&
+		    (!strcmp(url, "/events") || !strncmp(url, "/events/", 8)))
+			return events_head(h, c, q, url, method);
 		q->t = route(h->p, url);
+		if (!q->t && h->cfg.launcher && h->cfg.guard) {
+			q->t = run_info_route(h->p, url, &q->launch_id);
+			if (q->t)
+				q->mode = Q_RUN_INFO;
+		}
 		if (!q->t || !h->cfg.launcher)
 			return reply_error(c, q, MHD_HTTP_NOT_FOUND, "not found");
 		if (!trig_state_enabled(h->cfg.state, q->t->name, q->t->enabled)) {
-			audit(h, q, NULL, "disabled", 404, NULL, NULL);
+			if (q->mode == Q_WEBHOOK)
+				audit(h, q, NULL, "disabled", 404, NULL, NULL);
 			return reply_error(c, q, MHD_HTTP_NOT_FOUND, "not found");
 		}
-		if (!(trig_method_bit(method) & q->t->webhook->methods)) {
+		if (q->mode == Q_RUN_INFO) {
+			if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+				return answer(c, q, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
+					      "{\"error\":\"method not allowed\"}\n", 31, "GET, POST", 0);
+		} else if (!(trig_method_bit(method) & q->t->webhook->methods)) {
 			struct buf allow = BUF_INIT;
 			trig_methods_join(q->t->webhook->methods, ", ", &allow);
 			enum MHD_Result ret = answer(c, q, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
@@ -326,7 +706,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > q->limit) {
-			audit(h, q, NULL, "rejected", 413, NULL, "the body is larger than max-body");
+			if (q->mode == Q_WEBHOOK)
+				audit(h, q, NULL, "rejected", 413, NULL, "the body is larger than max-body");
 			return reply_error(c, q, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
 		}
 		return MHD_YES;
@@ -336,14 +717,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			/* A chunked body grew past the limit.  libmicrohttpd takes no
 			 * response in the middle of a body, and reading the rest
 			 * would be what the limit forbids: close the connection. */
-			audit(h, q, NULL, "rejected", 413, NULL,
-			      "the chunked body grew larger than max-body; connection closed");
+			if (q->mode == Q_EVENTS)
+				audit_event(h, q, NULL, "error", 413, q->event_type,
+					    "the chunked body grew larger than 1 MiB; connection closed",
+					    NULL, 0);
+			else if (q->mode == Q_WEBHOOK)
+				audit(h, q, NULL, "rejected", 413, NULL,
+				      "the chunked body grew larger than max-body; connection closed");
 			return MHD_NO;
 		}
 		buf_add(&q->body, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (q->mode == Q_EVENTS)
+		return events_body(h, c, q);
+	if (q->mode == Q_RUN_INFO)
+		return run_info(h, c, q, method);
 	return webhook(h, c, q, method);
 }
 
@@ -414,6 +804,14 @@ struct trig_http *trig_http_start(const struct trig_project *p, const struct tri
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->cfg = *cfg;
+	pthread_mutex_init(&h->token_mu, NULL);
+	for (size_t i = 0; i < EV_OUTCOMES; i++)
+		atomic_init(&h->ev_requests[i], 0);
+	if (cfg->events && trig_http_reload(h, err, errlen) != 0) {
+		pthread_mutex_destroy(&h->token_mu);
+		free(h);
+		return NULL;
+	}
 	h->metrics = trig_metrics_new(p);
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
 				MHD_OPTION_URI_LOG_CALLBACK, uri_cb, h,
@@ -429,6 +827,8 @@ struct trig_http *trig_http_start(const struct trig_project *p, const struct tri
 		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen,
 			 errno ? strerror(errno) : "libmicrohttpd refused to start");
 		trig_metrics_free(h->metrics);
+		pthread_mutex_destroy(&h->token_mu);
+		OPENSSL_cleanse(h->token_digest, sizeof(h->token_digest));
 		free(h);
 		return NULL;
 	}
@@ -458,5 +858,7 @@ void trig_http_stop(struct trig_http *h)
 			  atomic_load(&h->inflight));
 	MHD_stop_daemon(h->d);
 	trig_metrics_free(h->metrics);
+	pthread_mutex_destroy(&h->token_mu);
+	OPENSSL_cleanse(h->token_digest, sizeof(h->token_digest));
 	free(h);
 }

@@ -44,6 +44,13 @@ static void printable(struct buf *b)
 			b->data[i] = ' ';
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int trig_httpc_call(const struct trig_httpc_request *rq, int *status, char *err, size_t errlen)
 {
 	pthread_once(&curl_once, curl_init);
@@ -84,8 +91,19 @@ int trig_httpc_call(const struct trig_httpc_request *rq, int *status, char *err,
 	}
 
 	int rc = -1;
+	int64_t deadline = rq->timeout_ms ? monotonic_ms() + rq->timeout_ms : 0;
 	for (int attempt = 1; attempt <= TRIG_HTTPC_ATTEMPTS; attempt++) {
 		buf_reset(&answer);
+		if (deadline) {
+			int64_t left = deadline - monotonic_ms();
+			if (left <= 0) {
+				snprintf(err, errlen, "%s %s: timed out after %lld ms", rq->method, shown,
+					 (long long)rq->timeout_ms);
+				break;
+			}
+			if (left < (int64_t)TRIG_HTTPC_TIMEOUT_S * 1000)
+				curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
+		}
 		CURLcode cc = curl_easy_perform(c);
 		long code = 0;
 		if (cc == CURLE_OK)
@@ -108,6 +126,10 @@ int trig_httpc_call(const struct trig_httpc_request *rq, int *status, char *err,
 		if (!again || attempt == TRIG_HTTPC_ATTEMPTS)
 			break;
 		struct timespec ts = { 1 << (attempt - 1), 0 };
+		if (deadline && monotonic_ms() + ts.tv_sec * 1000 >= deadline) {
+			snprintf(err + strlen(err), errlen - strlen(err), " (no time left to try again)");
+			break;
+		}
 		trig_info("%s; trying again in %lds", err, (long)ts.tv_sec);
 		nanosleep(&ts, NULL);
 	}

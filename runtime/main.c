@@ -2,7 +2,7 @@
  * main.c — the command line of a generated program (trig_main).
  *
  *   PROG serve [--listen HOST:PORT] [--state DIR] [--workers N] ...
- *   PROG list | next NAME | fire NAME | logs | enable NAME | disable NAME
+ *   PROG list | next NAME | fire NAME | emit TYPE | logs | enable NAME | disable NAME
  *   PROG executions | version | help
  *
  * Data goes to stdout, messages to stderr.  Exit status: 0 success, 1 the
@@ -21,12 +21,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <trig.h>
 
 #include "audit.h"
 #include "buf.h"
 #include "conditions.h"
 #include "dryrun.h"
+#include "events.h"
 #include "http.h"
 #include "journal.h"
 #include "json.h"
@@ -34,10 +36,13 @@
 #include "launch.h"
 #include "local.h"
 #include "log.h"
+#include "pipeline.h"
 #include "scheduler.h"
+#include "secret.h"
 #include "state.h"
 #include "timeutil.h"
 #include "tz.h"
+#include "valohai.h"
 
 enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_ENV = 3 };
 
@@ -84,10 +89,12 @@ static void help_main(const struct cli *c, FILE *f)
 		"  next NAME    print the next fire times of a schedule trigger\n"
 		"  check NAME   judge a request against a trigger, launching nothing\n"
 		"  fire NAME    launch a trigger now and wait for its executions\n"
+		"  emit TYPE    send a notification event to the notification triggers\n"
 		"  logs [NAME]  print the audit log\n"
 		"  enable NAME  enable a trigger (a running server sees it at once)\n"
 		"  disable NAME disable a trigger\n"
 		"  executions   list the executions the local backend ran\n"
+		"  pipelines    list the pipeline runs of the local backend\n"
 		"  version      print the versions and the definitions' hash\n"
 		"\n"
 		"'%s COMMAND --help' shows a command's options.  See trig-program(1).\n",
@@ -131,11 +138,51 @@ struct engine {
 	struct trig_audit *audit;
 	struct trig_local *local;
 	struct trig_json_query *paths;
+	struct trig_guard *guard;               /* with events */
+	struct trig_project *guard_project;     /* emit, fire: the guard's (a copy) */
+	struct trig_trigger *guard_triggers;
+	struct trig_events *events;             /* NULL: events are not dispatched */
 	struct trig_launcher *launcher;
+	struct trig_pipelines *pipelines;       /* local backend */
+	struct trig_valohai *valohai;           /* valohai backend */
+	char runs_dir[PATH_MAX];                /* run-info of ended launches */
+	char pipelines_dir[PATH_MAX];
+	const struct trig_project *launcher_project;
 };
 
+/* Whether the engine dispatches events (the launcher's and emit's) to the
+ * notification triggers: NONE; TRY (fire: if the secrets every condition
+ * needs can be read, else a warning); REQUIRED (serve, emit: else fail). */
+enum { EV_NONE, EV_TRY, EV_REQUIRED };
+
+/* A copy of P whose triggers other than notifications have no conditions:
+ * a guard made on it reads only the secrets notification triggers need
+ * (emit and fire need no webhook's secret). */
+static void notification_project(struct engine *e, const struct trig_project *p)
+{
+	e->guard_project = trig_xmalloc(sizeof(*e->guard_project));
+	*e->guard_project = *p;
+	e->guard_triggers = trig_xcalloc(p->ntriggers ? p->ntriggers : 1, sizeof(*e->guard_triggers));
+	for (uint32_t i = 0; i < p->ntriggers; i++) {
+		e->guard_triggers[i] = p->triggers[i];
+		if (p->triggers[i].kind != TRIG_KIND_NOTIFICATION) {
+			e->guard_triggers[i].conditions = NULL;
+			e->guard_triggers[i].nconditions = 0;
+		}
+	}
+	e->guard_project->triggers = e->guard_triggers;
+}
+
+static bool has_notifications(const struct trig_project *p)
+{
+	for (uint32_t i = 0; i < p->ntriggers; i++)
+		if (p->triggers[i].kind == TRIG_KIND_NOTIFICATION)
+			return true;
+	return false;
+}
+
 static int engine_open(struct engine *e, const struct cli *c, unsigned state_flags,
-		       unsigned max_parallel, bool verbose)
+		       unsigned max_parallel, bool verbose, int events)
 {
 	char err[512];
 	memset(e, 0, sizeof(*e));
@@ -165,12 +212,70 @@ static int engine_open(struct engine *e, const struct cli *c, unsigned state_fla
 	e->local = trig_local_new(&lc, err, sizeof(err));
 	if (!e->local)
 		goto fail;
+	snprintf(e->pipelines_dir, sizeof(e->pipelines_dir), "%s/pipelines", trig_state_abspath(e->st));
+	struct trig_pipelines_config pc = { .local = e->local, .pipelines_dir = e->pipelines_dir };
+	e->pipelines = trig_pipelines_new(&pc, err, sizeof(err));
+	if (!e->pipelines) {
+		trig_local_stop(e->local, 0);
+		goto fail;
+	}
+	if (c->p->backend.kind == TRIG_BACKEND_VALOHAI) {
+		/* The API token is a secret: read now, never compiled in. */
+		struct buf tok = BUF_INIT;
+		if (trig_secret_read(&c->p->backend.token, &tok, err, sizeof(err)) == 0) {
+			struct trig_valohai_config vc = {
+				.url = c->p->backend.url, .token = buf_cstr(&tok),
+				.project_id = c->p->backend.project_id,
+			};
+			e->valohai = trig_valohai_new(&vc, err, sizeof(err));
+		}
+		trig_secret_release(&tok);
+		if (!e->valohai) {
+			trig_pipelines_stop(e->pipelines);
+			trig_local_stop(e->local, 0);
+			trig_pipelines_free(e->pipelines);
+			goto fail;
+		}
+	}
 	e->paths = paths_query(c->p);
+	if (events != EV_NONE) {
+		/* Every secret is read first: a missing one stops the start
+		 * before anything is resumed or fired, not a request at 3 a.m. */
+		if (!(state_flags & TRIG_STATE_SERVER))
+			notification_project(e, c->p);
+		e->guard = trig_guard_new(e->guard_project ? e->guard_project : c->p, e->paths, err,
+					  sizeof(err));
+		if (!e->guard && events == EV_REQUIRED) {
+			trig_pipelines_stop(e->pipelines);
+			trig_local_stop(e->local, 0);
+			trig_pipelines_free(e->pipelines);
+			trig_valohai_free(e->valohai);
+			trig_json_query_free(e->paths);
+			free(e->guard_project);
+			free(e->guard_triggers);
+			goto fail;
+		}
+		if (!e->guard)
+			fprintf(stderr, "%s: warning: events of this launch are not dispatched to "
+				"notification triggers: %s\n", c->prog, err);
+		else
+			e->events = trig_events_new(c->p, e->paths, e->st, e->audit);
+	}
+	snprintf(e->runs_dir, sizeof(e->runs_dir), "%s/runs", trig_state_abspath(e->st));
+	bool runs = mkdir(e->runs_dir, 0700) == 0 || errno == EEXIST;
+	if (!runs)
+		fprintf(stderr, "%s: warning: cannot make '%s': %s (run-info of ended launches is "
+			"not kept)\n", c->prog, e->runs_dir, strerror(errno));
 	struct trig_launcher_config cfg = {
 		.project = c->p, .journal = e->journal, .audit = e->audit, .local = e->local,
-		.paths = e->paths, .verbose = verbose,
+		.paths = e->paths, .verbose = verbose, .runs_dir = runs ? e->runs_dir : NULL,
+		.on_event = e->events ? trig_events_hook : NULL, .event_ctx = e->events,
+		.pipelines = e->pipelines, .pipelines_dir = e->pipelines_dir, .valohai = e->valohai,
 	};
 	e->launcher = trig_launcher_new(&cfg);
+	e->launcher_project = c->p;
+	if (e->events)
+		trig_events_attach(e->events, e->launcher, e->guard, e->guard_project);
 	return 0;
 fail:
 	fprintf(stderr, "%s: error: %s\n", c->prog, err);
@@ -180,11 +285,42 @@ fail:
 	return -1;
 }
 
+/* Waits for the launches and for the launches their events cause, until
+ * neither is left (emit and fire in-process): the launcher idle between
+ * two looks at a quiet dispatcher that dispatched nothing in between. */
+static void engine_settle(struct engine *e)
+{
+	for (;;) {
+		trig_launcher_wait(e->launcher);
+		if (!e->events)
+			return;
+		trig_events_drain(e->events);
+		uint64_t d0, d1;
+		trig_events_quiet(e->events, &d0);
+		unsigned running = 0;
+		for (uint32_t i = 0; i < e->launcher_project->ntriggers; i++)
+			running += trig_launcher_running(e->launcher, &e->launcher_project->triggers[i]);
+		if (!running && trig_events_quiet(e->events, &d1) && d0 == d1)
+			return;
+	}
+}
+
 static void engine_close(struct engine *e, int64_t grace_ms)
 {
+	/* Queued events are dispatched, later ones dropped (logged and
+	 * audited): nothing new is launched while the backend stops. */
+	if (e->events)
+		trig_events_stop(e->events);
+	trig_pipelines_stop(e->pipelines);
 	trig_local_stop(e->local, grace_ms);
 	trig_launcher_wait(e->launcher);
+	trig_pipelines_free(e->pipelines);
 	trig_launcher_free(e->launcher);
+	trig_valohai_free(e->valohai);
+	trig_events_free(e->events);
+	trig_guard_free(e->guard);
+	free(e->guard_project);
+	free(e->guard_triggers);
 	trig_json_query_free(e->paths);
 	trig_journal_close(e->journal);
 	trig_audit_close(e->audit);
@@ -264,22 +400,13 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct engine e;
-	if (engine_open(&e, c, TRIG_STATE_SERVER, parallel, true) != 0)
+	if (engine_open(&e, c, TRIG_STATE_SERVER, parallel, true, EV_REQUIRED) != 0)
 		return EXIT_ENV;
-
-	/* Every secret is read first: a missing one stops the start before
-	 * anything is resumed or fired, not a request at 3 a.m. */
 	char err[512];
-	struct trig_guard *guard = trig_guard_new(c->p, e.paths, err, sizeof(err));
-	if (!guard) {
-		fprintf(stderr, "%s: error: %s\n", c->prog, err);
-		engine_close(&e, 0);
-		return EXIT_ENV;
-	}
+	struct trig_guard *guard = e.guard;
 	int rec = trig_journal_recover(e.st, resume_one, e.launcher, err, sizeof(err));
 	if (rec < 0) {
 		fprintf(stderr, "%s: error: %s\n", c->prog, err);
-		trig_guard_free(guard);
 		engine_close(&e, 0);
 		return EXIT_ENV;
 	}
@@ -289,18 +416,17 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 	struct trig_sched *sched = trig_sched_start(c->p, e.st, e.launcher, err, sizeof(err));
 	if (!sched) {
 		fprintf(stderr, "%s: error: %s\n", c->prog, err);
-		trig_guard_free(guard);
 		engine_close(&e, 0);
 		return EXIT_ENV;
 	}
 	struct trig_http_config hc = {
 		.listen = listen, .workers = workers,
 		.launcher = e.launcher, .guard = guard, .state = e.st,
+		.events = e.events, .audit = e.audit,
 	};
 	struct trig_http *http = trig_http_start(c->p, &hc, err, sizeof(err));
 	if (!http) {
 		fprintf(stderr, "%s: error: %s\n", c->prog, err);
-		trig_guard_free(guard);
 		trig_sched_stop(sched);
 		engine_close(&e, 0);
 		return EXIT_ENV;
@@ -310,9 +436,15 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 		nsched += c->p->triggers[i].kind == TRIG_KIND_SCHEDULE;
 	trig_info("serving project '%s' (%u triggers, %u scheduled) on %s, port %u, state '%s'",
 		  c->p->name, c->p->ntriggers, nsched, listen, trig_http_port(http), c->state_dir);
-	if (c->p->backend.kind != TRIG_BACKEND_LOCAL)
-		trig_warn("the definitions ask for the valohai backend, which this runtime does not "
-			  "support yet: every run-execution will fail to start");
+	{
+		struct buf tok = BUF_INIT;
+		if (trig_admin_token_read(&tok, err, sizeof(err)) == 0)
+			trig_info("POST /events is disabled: TRIG_ADMIN_TOKEN is not set");
+		trig_secret_release(&tok);
+	}
+	if (c->p->backend.kind == TRIG_BACKEND_VALOHAI)
+		trig_info("launching on Valohai at %s (project %s)", c->p->backend.url,
+			  c->p->backend.project_id);
 
 	for (;;) {
 		int sig;
@@ -323,13 +455,14 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 				trig_info("SIGHUP: secrets read again");
 			else
 				trig_error("SIGHUP: %s; the secrets in use are kept", err);
+			if (trig_http_reload(http, err, sizeof(err)) != 0)
+				trig_error("SIGHUP: %s; the admin token in use is kept", err);
 			continue;
 		}
 		trig_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 		break;
 	}
 	trig_http_stop(http);
-	trig_guard_free(guard);
 	trig_sched_stop(sched);
 	engine_close(&e, grace_ms);
 	trig_info("stopped");
@@ -573,7 +706,7 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 	trig_log_setup(c->prog, TRIG_LOG_INFO, false);
 	struct engine e;
 	int64_t started = trig_monotonic_us();
-	if (engine_open(&e, c, 0, 0, false) != 0) {
+	if (engine_open(&e, c, 0, 0, false, has_notifications(c->p) ? EV_TRY : EV_NONE) != 0) {
 		free(payload);
 		return EXIT_ENV;
 	}
@@ -595,10 +728,13 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 			rc = EXIT_FAIL;
 		} else {
 			printf("launch %s\n", info.id);
-			for (uint32_t i = 0; i < info.nexecutions && i < 16; i++)
-				printf("execution %s\n", info.execution_ids[i]);
+			for (uint32_t i = 0; i < info.nactions && i < 16; i++)
+				if (info.action_ids[i][0])
+					printf("%s %s\n", t->actions[i].kind == TRIG_ACTION_RUN_EXECUTION
+								 ? "execution" : "pipeline",
+					       info.action_ids[i]);
 			fflush(stdout);
-			trig_launcher_wait(e.launcher);
+			engine_settle(&e);
 			unsigned counts[4];
 			trig_launcher_counts(e.launcher, counts);
 			unsigned failed = trig_launcher_failed_actions(e.launcher);
@@ -613,6 +749,213 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 					"%s'\n", c->prog, failed, failed == 1 ? "" : "s", c->prog, t->name);
 		}
 	}
+	engine_close(&e, 0);
+	free(payload);
+	return rc;
+}
+
+/* ------------------------------------------------------------ emit */
+
+static size_t emit_write(char *p, size_t size, size_t n, void *ctx)
+{
+	struct buf *b = ctx;
+	if (b->len > (size_t)16 << 20)
+		return 0;       /* an answer this large is not the server's */
+	buf_add(b, p, size * n);
+	return size * n;
+}
+
+/* emit --server: POST the event to URL/events/TYPE with the admin token. */
+static int emit_remote(const struct cli *c, const char *server, const char *type,
+		       const char *payload, size_t len)
+{
+	char err[512];
+	struct buf tok = BUF_INIT, auth = BUF_INIT, url = BUF_INIT, resp = BUF_INIT;
+	int rc = trig_admin_token_read(&tok, err, sizeof(err));
+	if (rc <= 0) {
+		if (rc == 0)
+			snprintf(err, sizeof(err), "TRIG_ADMIN_TOKEN is not set (the server's admin "
+				 "token, sent as 'Authorization: Bearer')");
+		fprintf(stderr, "%s emit: error: %s\n", c->prog, err);
+		trig_secret_release(&tok);
+		return EXIT_ENV;
+	}
+	size_t n = strlen(server);
+	while (n && server[n - 1] == '/')
+		n--;
+	buf_add(&url, server, n);
+	buf_printf(&url, "/events/%s", type);
+	buf_adds(&auth, "Authorization: Bearer ");
+	buf_add(&auth, tok.data, tok.len);
+	trig_secret_release(&tok);
+
+	rc = EXIT_ENV;
+	CURL *h = NULL;
+	struct curl_slist *hdrs = NULL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(h = curl_easy_init())) {
+		fprintf(stderr, "%s emit: error: cannot initialise libcurl\n", c->prog);
+		goto out;
+	}
+	hdrs = curl_slist_append(hdrs, auth.data);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (!hdrs) {
+		fprintf(stderr, "%s emit: error: out of memory\n", c->prog);
+		goto out;
+	}
+	char cerr[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(h, CURLOPT_URL, url.data);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, emit_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	CURLcode cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		/* The URL as given: the token is in a header, never in it. */
+		fprintf(stderr, "%s emit: error: cannot post to '%s': %s\n", c->prog, url.data,
+			cerr[0] ? cerr : curl_easy_strerror(cc));
+		goto out;
+	}
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (resp.len)
+		fwrite(resp.data, 1, resp.len, stdout);
+	if (resp.len && resp.data[resp.len - 1] != '\n')
+		fputc('\n', stdout);
+	if (fflush(stdout) != 0) {
+		rc = EXIT_ENV;
+		goto out;
+	}
+	if (status >= 200 && status < 300) {
+		rc = 0;
+	} else {
+		fprintf(stderr, "%s emit: the server answered %ld\n", c->prog, status);
+		rc = EXIT_FAIL;
+	}
+out:
+	curl_slist_free_all(hdrs);
+	if (h)
+		curl_easy_cleanup(h);
+	trig_secret_release(&auth);
+	buf_release(&url);
+	buf_release(&resp);
+	return rc;
+}
+
+static int cmd_emit(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "payload", required_argument, NULL, 'p' },
+		{ "server", required_argument, NULL, 'S' },
+		{ "state", required_argument, NULL, 's' },
+		{ "workdir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *payload_path = NULL, *server = NULL;
+	int o;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'p': payload_path = optarg; break;
+		case 'S': server = optarg; break;
+		case 's': c->state_dir = optarg; break;
+		case 'd': c->workdir = optarg; break;
+		case 'h':
+			printf("usage: %s emit TYPE [--payload FILE] [--server URL]\n\n"
+			       "Send a notification event of type TYPE (dataset_version_created,\n"
+			       "model_latest_approved_version_changed, ... or a custom type) in\n"
+			       "Valohai's notification format.  Every enabled notification trigger on\n"
+			       "TYPE judges it and launches if its conditions pass.\n\n"
+			       "With --server, the event is posted to URL/events/TYPE with the admin\n"
+			       "token from TRIG_ADMIN_TOKEN (or the file TRIG_ADMIN_TOKEN_FILE names),\n"
+			       "and the server's answer is printed; exits 0 when it answered 2xx.\n"
+			       "Without it, the event is dispatched here, as 'fire' launches: prints\n"
+			       "the summary, waits for the launches (and those their events cause),\n"
+			       "and exits 0 when something launched and nothing failed, 1 otherwise.\n\n"
+			       "      --payload FILE   the event, a JSON object ('-': stdin; default {});\n"
+			       "                       its \"type\" must be TYPE or absent\n"
+			       "      --server URL     a running server, e.g. http://127.0.0.1:8080\n"
+			       "      --workdir DIR    where step commands run\n%s", c->prog, state_help);
+			return 0;
+		default:
+			return usage_error(c, "emit", "bad option");
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error(c, "emit", "expected one event type");
+	const char *type = argv[optind];
+	if (!trig_event_type_valid(type, strlen(type)))
+		return usage_error(c, "emit", "the event type must match [a-z][a-z0-9_.-]* "
+				   "(128 characters at most)");
+	char *payload = NULL;
+	size_t len = 0;
+	if (payload_path && read_file(payload_path, &payload, &len) != 0) {
+		fprintf(stderr, "%s: error: cannot read '%s': %s\n", c->prog, payload_path,
+			strerror(errno));
+		return EXIT_ENV;
+	}
+	if (!payload) {
+		payload = trig_xstrdup("{}");
+		len = 2;
+	}
+	if (len > TRIG_EVENTS_MAX_BODY) {
+		fprintf(stderr, "%s emit: error: the event is larger than 1 MiB\n", c->prog);
+		free(payload);
+		return EXIT_USAGE;
+	}
+	if (server) {
+		int rc = emit_remote(c, server, type, payload, len);
+		free(payload);
+		return rc;
+	}
+
+	trig_log_setup(c->prog, TRIG_LOG_INFO, false);
+	struct engine e;
+	if (engine_open(&e, c, 0, 0, false, EV_REQUIRED) != 0) {
+		free(payload);
+		return EXIT_ENV;
+	}
+	struct buf summary = BUF_INIT;
+	struct trig_events_stats st;
+	char err[512];
+	int rc = 0;
+	int n = trig_events_post(e.events, type, payload, len, 0, NULL, &summary, &st, err,
+				 sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "%s emit: error: %s\n", c->prog, err);
+		rc = EXIT_USAGE;
+	} else {
+		buf_addc(&summary, '\n');
+		fputs(summary.data, stdout);
+		fflush(stdout);
+		if (n == 0) {
+			fprintf(stderr, "%s: no notification trigger launched for event '%s' (%u "
+				"waited for it; see '%s logs')\n", c->prog, type, st.matched, c->prog);
+			rc = EXIT_FAIL;
+		}
+		engine_settle(&e);
+		unsigned counts[4];
+		trig_launcher_counts(e.launcher, counts);
+		unsigned failed = trig_launcher_failed_actions(e.launcher);
+		if (st.failed || failed || counts[TRIG_EXEC_FAILED] + counts[TRIG_EXEC_ERROR] +
+						      counts[TRIG_EXEC_STOPPED])
+			rc = EXIT_FAIL;
+		if (n > 0)
+			fprintf(stderr, "%s: %u completed, %u failed, %u could not start\n", c->prog,
+				counts[TRIG_EXEC_COMPLETED], counts[TRIG_EXEC_FAILED],
+				counts[TRIG_EXEC_ERROR]);
+	}
+	buf_release(&summary);
 	engine_close(&e, 0);
 	free(payload);
 	return rc;
@@ -1108,6 +1451,46 @@ static int cmd_executions(struct cli *c, int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : EXIT_ENV;
 }
 
+/* ------------------------------------------------------------ pipelines */
+
+static int cmd_pipelines(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	bool json = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': c->state_dir = optarg; break;
+		case 'j': json = true; break;
+		case 'h':
+			printf("usage: %s pipelines [--json] [--state DIR]\n\n"
+			       "List the pipeline runs of the local backend, newest first, with their\n"
+			       "status, duration and nodes completed.  Each run's folder under\n"
+			       "STATE/pipelines/ID holds pipeline.json and status.json; its nodes are\n"
+			       "the executions ID.NODE (see `%s executions`).\n\n"
+			       "%s      --json           one JSON object per run\n", c->prog, c->prog,
+			       state_help);
+			return 0;
+		default:
+			return usage_error(c, "pipelines", "bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error(c, "pipelines", "unexpected argument");
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/pipelines", c->state_dir);
+	if (trig_pipelines_list(dir, json, stdout) != 0) {
+		fprintf(stderr, "%s: error: cannot list '%s': %s\n", c->prog, dir, strerror(errno));
+		return EXIT_ENV;
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_ENV;
+}
+
 /* ------------------------------------------------------------ main */
 
 int trig_main(const struct trig_project *p, int argc, char **argv)
@@ -1145,6 +1528,8 @@ int trig_main(const struct trig_project *p, int argc, char **argv)
 		return cmd_next(&c, argc, argv);
 	if (!strcmp(cmd, "fire"))
 		return cmd_fire(&c, argc, argv);
+	if (!strcmp(cmd, "emit"))
+		return cmd_emit(&c, argc, argv);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(&c, argc, argv);
 	if (!strcmp(cmd, "logs"))
@@ -1155,6 +1540,8 @@ int trig_main(const struct trig_project *p, int argc, char **argv)
 		return cmd_enable(&c, argc, argv, false);
 	if (!strcmp(cmd, "executions"))
 		return cmd_executions(&c, argc, argv);
+	if (!strcmp(cmd, "pipelines"))
+		return cmd_pipelines(&c, argc, argv);
 	fprintf(stderr, "%s: unknown command '%s'\n", c.prog, cmd);
 	help_main(&c, stderr);
 	return EXIT_USAGE;

@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char *const outcomes[] = {
-	"launched", "not-matched", "rejected", "rate-limited", "replayed", "disabled", "error",
+	"launched", "not-matched", "rejected", "rate-limited", "replayed", "disabled", "skipped",
+	"error",
 };
 #define NOUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
 

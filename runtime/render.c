@@ -22,6 +22,15 @@ int trig_render_field(const struct trig_field *f, const struct trig_render_ctx *
 		buf_adds(out, t);
 		return 0;
 	}
+	default:
+		break;
+	}
+	if (c->lookup) {
+		int r = c->lookup(c->lookup_ctx, f, out);
+		if (r <= 0)
+			return r;
+	}
+	switch (f->root) {
 	case TRIG_ROOT_PAYLOAD:
 	case TRIG_ROOT_CLAIM:
 	case TRIG_ROOT_EVENT: {
@@ -30,6 +39,8 @@ int trig_render_field(const struct trig_field *f, const struct trig_render_ctx *
 			return -1;
 		return trig_json_string(&v[f->path_id], out);
 	}
+	case TRIG_ROOT_ACTION:
+		return -1;
 	default: {
 		if (!c->request)
 			return -1;

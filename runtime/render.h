@@ -39,6 +39,13 @@ struct trig_render_ctx {
 	unsigned npaths;
 	trig_request_fn *request;               /* may be NULL */
 	void *request_ctx;
+	/* When set, asked first for every field but trigger, launch and now:
+	 * appends the field's value (unescaped) and returns 0, returns -1
+	 * when it has none, or 1 to let the rules above decide.  The launcher
+	 * renders actions.* fields (and the values it captured for an action
+	 * rendered later) this way. */
+	int (*lookup)(void *ctx, const struct trig_field *f, struct buf *out);
+	void *lookup_ctx;
 };
 
 /* Appends T rendered to OUT.  Thread-safe; borrows everything. */

@@ -137,7 +137,10 @@ static void fire(struct trig_sched *s, const struct trig_trigger *t, int64_t tic
 		};
 		struct trig_launch_info info;
 		char err[256];
-		if (trig_launch(s->l, &req, &info, err, sizeof(err)) != 0)
+		int rc = trig_launch(s->l, &req, &info, err, sizeof(err));
+		if (rc > 0)
+			trig_info("trigger '%s': tick skipped: %s", t->name, err);
+		else if (rc < 0)
 			trig_error("trigger '%s': tick not launched: %s", t->name, err);
 		else if (catch_up)
 			trig_info("trigger '%s': caught up a missed tick as launch %s", t->name, info.id);

@@ -48,10 +48,19 @@ pipeline twice {
     node first step hello
 }
 
+pipeline breaks {
+    node first step broken
+}
+
 trigger pull {
     schedule daily "07:00"
     run pipeline twice
     run execution hello
+}
+
+trigger pull-broken {
+    schedule daily "08:00"
+    run pipeline breaks
 }
 DEFS
 build p.trig ./cli
@@ -124,14 +133,23 @@ expect_eq "fire of a failing step" "$rc" 1
 ./cli executions > e.txt
 expect_grep 'fails  *broken  *failed  *3' e.txt
 
-# an action this runtime cannot run yet: the chain stops there, the
-# execution after it never starts, and fire says so and exits 1
+# a pipeline: its node runs as execution ID.first, listed by `pipelines`
 rc=0; ./cli fire pull > fire.txt 2>fire.err || rc=$?
-expect_eq "fire of an unsupported action" "$rc" 1
-expect_grep '1 action failed or could not start' fire.err
-./cli logs pull --json > pull.json
-expect_grep '"action":"run-pipeline","status":"error","error":"this action is not supported' pull.json
-expect_grep '"action":"run-execution","step":"hello","id":"e-[0-9A-Z]*","status":"skipped"' pull.json
+expect_eq "fire of a pipeline" "$rc" 0
+expect_grep '^pipeline p-[0-9A-Z]*$' fire.txt
+pid=$(sed -n 's/^pipeline //p' fire.txt)
+./cli pipelines > pl.txt
+expect_grep "^$pid  *twice  *completed .* 1/1" pl.txt
+./cli pipelines --json > pl.json
+expect_grep "\"id\":\"$pid\",\"pipeline\":\"twice\",\"status\":\"completed\"" pl.json
+./cli executions > e.txt
+expect_grep "^$pid\.first " e.txt
+# a pipeline whose node fails: fire says so and exits 1
+rc=0; ./cli fire pull-broken > fire.txt 2>fire.err || rc=$?
+expect_eq "fire of a failing pipeline" "$rc" 1
+./cli pipelines > pl.txt
+expect_grep ' breaks  *failed ' pl.txt
+./cli pipelines --help | grep -q '^usage: cli pipelines' || fail "pipelines --help"
 
 # enable / disable persist in the state folder
 ./cli disable nightly 2>/dev/null
@@ -148,17 +166,23 @@ expect_grep 'is disabled' fire.err
 expect_grep 'nightly  *fire  *disabled' d.txt
 [ "$(./cli logs quarter --outcome error | wc -l)" -eq 1 ] || fail "logs quarter --outcome error"
 ./cli logs --json --since 1h > all.json
-[ "$(wc -l < all.json)" -eq 6 ] || fail "expected 6 audit records, got $(wc -l < all.json)"
+[ "$(wc -l < all.json)" -eq 7 ] || fail "expected 7 audit records, got $(wc -l < all.json)"
 ./cli logs --since 2999-01-01T00:00:00Z > none.txt
 [ ! -s none.txt ] || fail "--since in the future printed records"
 
-# the valohai backend is not in this runtime yet: serve warns, and a
-# launch fails to start with a clear error instead of running locally
-cat > remote.yaml <<'DEFS'
+# the valohai backend: its token is read at start (a missing one stops
+# fire before anything runs); the execution is created through the API
+# (a local mock of it), never run locally
+python3 "$TRIG_SRC/tests/e2e/valohai_mock.py" --port 0 --token vh-e2e-token --record vh.jsonl > vh.port &
+PIDS="$PIDS $!"
+i=0
+while [ ! -s vh.port ]; do i=$((i + 1)); [ $i -lt 100 ] || fail "the mock did not start"; sleep 0.1; done
+VH_PORT=$(head -n 1 vh.port)
+cat > remote.yaml <<DEFS
 project: remote
 backend:
   kind: valohai
-  url: https://app.valohai.com
+  url: http://127.0.0.1:$VH_PORT
   token: {env: VALOHAI_TOKEN}
   project-id: 0170a7c5-1a8f-4b7e-9d44-1c2c3e4f5a6b
 steps:
@@ -172,6 +196,11 @@ triggers:
 DEFS
 build remote.yaml ./remote
 rc=0; ./remote fire nightly --state remote-state > /dev/null 2>fire.err || rc=$?
-expect_eq "fire on the valohai backend" "$rc" 1
-expect_grep 'valohai backend is not supported' remote-state/audit.jsonl
+expect_eq "fire on the valohai backend without its token" "$rc" 3
+expect_grep 'VALOHAI_TOKEN' fire.err
+rc=0; VALOHAI_TOKEN=vh-e2e-token ./remote fire nightly --state remote-state > fire.txt 2>fire.err || rc=$?
+expect_eq "fire on the valohai backend" "$rc" 0
+expect_grep '"path": "/api/v0/executions/"' vh.jsonl
+expect_grep '"step": "hello"' vh.jsonl
+grep -q 'vh-e2e-token' vh.jsonl remote-state/audit.jsonl fire.err && fail "the token was recorded"
 [ ! -e ran-locally ] || fail "the valohai backend ran the step locally"

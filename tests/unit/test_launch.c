@@ -4,6 +4,7 @@
  * (runtime/{id,render,json_iter,launch}.c).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,19 +184,89 @@ static const struct trig_action chain[] = {
 	{ .kind = TRIG_ACTION_RUN_EXECUTION, .step = &steps[0] },
 };
 static const struct trig_schedule sched = { .spec = "every 1h", .every_ms = 3600000, .timezone = "UTC" };
+
+/* Results: "score" prints Valohai metadata; "report" reads it, and the
+ * score's status and id, through actions.score.* (deferred, waits). */
+static const struct trig_step score_steps[] = {
+	{ .name = "score", .command = "sleep 0.2; echo '{\"acc\": 0.5}'; echo 'not json';"
+				      " echo '{\"acc\": 0.93, \"a.b\": {\"c\": 7}}'" },
+	{ .name = "score", .command = "exit 3" },
+};
+static const struct trig_param what_param[] = { { "what", TRIG_PARAM_STRING, "", NULL, false } };
+static const struct trig_step report_step = {
+	.name = "report", .command = "printf '%s' {parameter:what} > \"$VH_OUTPUTS_DIR/out\"",
+	.params = what_param, .nparams = 1,
+};
+static const struct trig_piece what_pieces[] = {
+	{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_ACTION, .text = "actions.score.status",
+					       .name = "status", .action = 0 } },
+	{ .kind = TRIG_PIECE_TEXT, .text = " ", .len = 1 },
+	{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_ACTION,
+					       .text = "actions.score.metadata.acc",
+					       .name = "metadata.acc", .action = 0 } },
+	{ .kind = TRIG_PIECE_TEXT, .text = " ", .len = 1 },
+	{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_ACTION,
+					       .text = "actions.score.metadata[\"a.b\"].c",
+					       .name = "metadata[\"a.b\"].c", .action = 0 } },
+	{ .kind = TRIG_PIECE_TEXT, .text = " ", .len = 1 },
+	{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_PAYLOAD, .text = "payload.user.name",
+					       .segs = seg_user, .nsegs = 2, .path_id = 0 } },
+	{ .kind = TRIG_PIECE_TEXT, .text = " ", .len = 1 },
+	{ .kind = TRIG_PIECE_FIELD, .field = { .root = TRIG_ROOT_ACTION, .text = "actions.score.id",
+					       .name = "id", .action = 0 } },
+};
+static const struct trig_binding what[] = { { "what", { "…", what_pieces, 9 } } };
+static const struct trig_action scored[] = {
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .step = &score_steps[0], .name = "score" },
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .step = &report_step, .name = "report",
+	  .parameters = what, .nparameters = 1, .deferred = true, .waits = true },
+};
+static const struct trig_action scored_bad[] = {
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .step = &score_steps[1], .name = "score" },
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .step = &report_step, .name = "report",
+	  .parameters = what, .nparameters = 1, .deferred = true, .waits = true },
+};
+static const struct trig_step slow_step = { .name = "slow", .command = "sleep 0.3" };
+static const struct trig_action slow[] = {
+	{ .kind = TRIG_ACTION_RUN_EXECUTION, .step = &slow_step, .name = "slow" },
+};
+
 static const struct trig_trigger triggers[] = {
 	{ .name = "hello", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
 	  .actions = greet, .nactions = 1 },
 	{ .name = "chained", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
 	  .actions = chain, .nactions = 2 },
+	{ .name = "scored", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
+	  .actions = scored, .nactions = 2 },
+	{ .name = "one-at-a-time", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
+	  .actions = slow, .nactions = 1, .max_concurrent = 1, .when_busy = TRIG_BUSY_QUEUE },
+	{ .name = "skip-busy", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
+	  .actions = slow, .nactions = 1, .max_concurrent = 1, .when_busy = TRIG_BUSY_SKIP },
+	{ .name = "scored-bad", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
+	  .actions = scored_bad, .nactions = 2 },
 };
 static const struct trig_field paths[] = {
 	{ .root = TRIG_ROOT_PAYLOAD, .text = "payload.user.name", .segs = seg_user, .nsegs = 2 },
 };
 static const struct trig_project project = {
 	.abi = TRIG_ABI, .name = "t", .steps = steps, .nsteps = 1, .triggers = triggers,
-	.ntriggers = 2, .paths = paths, .npaths = 1,
+	.ntriggers = 6, .paths = paths, .npaths = 1,
 };
+
+/* Events the launcher emitted: "type\n" each, in order. */
+static pthread_mutex_t events_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct buf events = BUF_INIT;
+
+static void on_event(void *ctx, const char *type, const char *json, size_t len, unsigned depth)
+{
+	(void)ctx;
+	(void)depth;
+	/* A Valohai-format notification of this project. */
+	ck_assert_ptr_nonnull(memmem(json, len, "\"type\":\"", 8));
+	pthread_mutex_lock(&events_mu);
+	buf_printf(&events, "%s\n", type);
+	pthread_mutex_unlock(&events_mu);
+}
 
 struct env {
 	struct trig_state *st;
@@ -223,9 +294,14 @@ static void env_open(struct env *e, unsigned flags)
 	ck_assert_msg(e->local != NULL, "%s", err);
 	e->q = trig_json_query_new();
 	trig_json_query_add(e->q, seg_user, 2);
+	static char runs[400];
+	snprintf(runs, sizeof(runs), "%s/runs", sdir);
+	mkdir(runs, 0700);
 	struct trig_launcher_config cfg = {
 		.project = &project, .journal = e->j, .audit = e->audit, .local = e->local, .paths = e->q,
+		.runs_dir = runs, .on_event = on_event,
 	};
+	buf_reset(&events);
 	e->l = trig_launcher_new(&cfg);
 }
 
@@ -347,7 +423,9 @@ START_TEST(chain_stops_at_failed_action)
 	trig_launcher_counts(e.l, counts);
 	ck_assert_uint_eq(counts[0] + counts[1] + counts[2] + counts[3], 0);
 	const char *audit = slurp("%s/state/audit.jsonl%s", "");
-	ck_assert_ptr_nonnull(strstr(audit, "\"action\":\"run-pipeline\",\"status\":\"error\""));
+	const char *rp = strstr(audit, "\"action\":\"run-pipeline\"");
+	ck_assert_ptr_nonnull(rp);
+	ck_assert_ptr_nonnull(strstr(rp, "\"status\":\"error\",\"error\":\"pipelines cannot run here\""));
 	ck_assert_ptr_nonnull(strstr(audit, "\"status\":\"skipped\""));
 	ck_assert_ptr_nonnull(strstr(audit, "\"tick\":\"1970-01-01T00:00:01Z\""));
 	env_close(&e);
@@ -394,6 +472,125 @@ START_TEST(resume_from_journal)
 }
 END_TEST
 
+START_TEST(results_of_earlier_actions)
+{
+	struct env e;
+	env_open(&e, 0);
+	const char *payload = "{\"user\": {\"name\": \"Ada\"}}";
+	struct trig_launch_req req = {
+		.trigger = &triggers[2], .kind = TRIG_LAUNCH_FIRE, .payload = payload,
+		.payload_len = strlen(payload),
+	};
+	struct trig_launch_info info;
+	char err[256];
+	ck_assert_int_eq(trig_launch(e.l, &req, &info, err, sizeof(err)), 0);
+	ck_assert_uint_eq(info.nexecutions, 2);
+	/* While it runs, run-info says pending. */
+	struct buf ri = BUF_INIT;
+	ck_assert_int_eq(trig_launcher_run_info(e.l, &triggers[2], info.id, &ri), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&ri), "\"status\":\"pending\""));
+	buf_reset(&ri);
+	/* Not another trigger's. */
+	ck_assert_int_eq(trig_launcher_run_info(e.l, &triggers[0], info.id, &ri), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	trig_launcher_wait(e.l);
+	/* The report ran after the score ended, with its results; the
+	 * payload value was captured at acceptance. */
+	char want[256];
+	snprintf(want, sizeof(want), "completed 0.93 7 Ada %s", info.execution_ids[0]);
+	ck_assert_str_eq(slurp("%s/state/executions/%s/outputs/out", info.execution_ids[1]), want);
+	/* After the end, run-info comes from the runs folder. */
+	ck_assert_int_eq(trig_launcher_run_info(e.l, &triggers[2], info.id, &ri), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&ri), "\"status\":\"completed\""));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&ri), info.execution_ids[1]));
+	buf_release(&ri);
+	pthread_mutex_lock(&events_mu);
+	ck_assert_str_eq(buf_cstr(&events), "execution_created\nexecution_started\nexecution_completed\n"
+					    "execution_created\nexecution_started\nexecution_completed\n");
+	pthread_mutex_unlock(&events_mu);
+	env_close(&e);
+	ck_assert_uint_eq(recover_pending(), 0);
+}
+END_TEST
+
+START_TEST(failed_action_skips_its_readers)
+{
+	struct env e;
+	env_open(&e, 0);
+	struct trig_launch_req req = { .trigger = &triggers[5], .kind = TRIG_LAUNCH_FIRE };
+	struct trig_launch_info info;
+	char err[256];
+	ck_assert_int_eq(trig_launch(e.l, &req, &info, err, sizeof(err)), 0);
+	trig_launcher_wait(e.l);
+	unsigned counts[4];
+	trig_launcher_counts(e.l, counts);
+	ck_assert_uint_eq(counts[TRIG_EXEC_FAILED], 1);
+	ck_assert_uint_eq(counts[TRIG_EXEC_COMPLETED], 0);
+	/* The report never ran. */
+	ck_assert_ptr_null(slurp("%s/state/executions/%s/execution.json", info.execution_ids[1]));
+	struct buf ri = BUF_INIT;
+	ck_assert_int_eq(trig_launcher_run_info(e.l, &triggers[5], info.id, &ri), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&ri), "\"status\":\"error\""));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&ri), "\"status\":\"skipped\""));
+	buf_release(&ri);
+	env_close(&e);
+	ck_assert_uint_eq(recover_pending(), 0);
+}
+END_TEST
+
+START_TEST(max_concurrent_queues)
+{
+	struct env e;
+	env_open(&e, 0);
+	struct trig_launch_req req = { .trigger = &triggers[3], .kind = TRIG_LAUNCH_FIRE };
+	struct trig_launch_info info[3];
+	char err[256];
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(trig_launch(e.l, &req, &info[i], err, sizeof(err)), 0);
+	ck_assert_uint_eq(trig_launcher_running(e.l, &triggers[3]), 3);
+	trig_launcher_wait(e.l);
+	/* One at a time: each started after the one before it ended. */
+	for (int i = 1; i < 3; i++) {
+		char *prev = strdup(slurp("%s/state/executions/%s/status.json", info[i - 1].execution_ids[0]));
+		char *cur = slurp("%s/state/executions/%s/status.json", info[i].execution_ids[0]);
+		ck_assert_ptr_nonnull(prev);
+		ck_assert_ptr_nonnull(cur);
+		const char *pe = strstr(prev, "\"ended\":\""), *cs = strstr(cur, "\"started\":\"");
+		ck_assert_ptr_nonnull(pe);
+		ck_assert_ptr_nonnull(cs);
+		/* RFC 3339 UTC times of one format compare as strings. */
+		ck_assert_int_le(strncmp(pe + 9, cs + 11, 24), 0);
+		free(prev);
+	}
+	const char *audit = slurp("%s/state/audit.jsonl%s", "");
+	ck_assert_ptr_nonnull(strstr(audit, "\"waiting\":true"));
+	env_close(&e);
+	ck_assert_uint_eq(recover_pending(), 0);
+}
+END_TEST
+
+START_TEST(max_concurrent_skips)
+{
+	struct env e;
+	env_open(&e, 0);
+	struct trig_launch_req req = { .trigger = &triggers[4], .kind = TRIG_LAUNCH_FIRE };
+	struct trig_launch_info info;
+	char err[256];
+	ck_assert_int_eq(trig_launch(e.l, &req, &info, err, sizeof(err)), 0);
+	ck_assert_int_eq(trig_launch(e.l, &req, &info, err, sizeof(err)), 1);
+	ck_assert_ptr_nonnull(strstr(err, "max-concurrent"));
+	trig_launcher_wait(e.l);
+	/* A slot is free again. */
+	ck_assert_int_eq(trig_launch(e.l, &req, &info, err, sizeof(err)), 0);
+	trig_launcher_wait(e.l);
+	unsigned counts[4];
+	trig_launcher_counts(e.l, counts);
+	ck_assert_uint_eq(counts[TRIG_EXEC_COMPLETED], 2);
+	ck_assert_ptr_nonnull(strstr(slurp("%s/state/audit.jsonl%s", ""), "\"outcome\":\"skipped\""));
+	env_close(&e);
+}
+END_TEST
+
 static Suite *launch_suite(void)
 {
 	Suite *s = suite_create("launch");
@@ -408,6 +605,10 @@ static Suite *launch_suite(void)
 	tcase_add_test(tc, launch_refuses_bad_payload);
 	tcase_add_test(tc, chain_stops_at_failed_action);
 	tcase_add_test(tc, resume_from_journal);
+	tcase_add_test(tc, results_of_earlier_actions);
+	tcase_add_test(tc, failed_action_skips_its_readers);
+	tcase_add_test(tc, max_concurrent_queues);
+	tcase_add_test(tc, max_concurrent_skips);
 	suite_add_tcase(s, tc);
 	return s;
 }
