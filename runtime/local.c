@@ -77,6 +77,7 @@ struct trig_local {
 	unsigned max_parallel;
 	size_t max_queue;
 	char *path, *home, *lang;
+	char *data_dir;                 /* dataset://, model://, datum://; NULL: none */
 	uint64_t max_input_bytes;
 	int64_t connect_timeout_ms, stall_timeout_ms, kill_after_ms;
 
@@ -1604,6 +1605,88 @@ static bool url_scheme(const char *src, char *out, size_t outlen)
 	return true;
 }
 
+/*
+ * A Valohai data URI in the local data folder:
+ *     dataset://NAME/VERSION   DATA/datasets/NAME/VERSION
+ *     model://NAME/VERSION     DATA/models/NAME/VERSION
+ *     datum://ID               DATA/datums/ID
+ * A folder gives every regular file directly in it (in name order), a
+ * file itself.  Each segment is [A-Za-z0-9._+-]+ and neither "." nor "..",
+ * so request text cannot leave the folder.  0, or -1 with err set.
+ */
+static int copy_data_uri(struct trig_local *l, int idfd, const char *name, const char *scheme,
+			 const char *src, struct buf *err)
+{
+	const char *kind = !strcmp(scheme, "dataset") ? "datasets"
+			 : !strcmp(scheme, "model") ? "models" : "datums";
+	unsigned want = strcmp(scheme, "datum") ? 2 : 1, nsegs = 0;
+	const char *rest = strstr(src, "://") + 3;
+	bool ok = *rest != 0;
+	for (const char *s = rest; ok && *s; ) {
+		size_t n = strcspn(s, "/");
+		ok = n > 0 && !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
+		for (size_t i = 0; ok && i < n; i++) {
+			char c = s[i];
+			ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '+';
+		}
+		nsegs++;
+		s += n;
+		if (*s == '/' && !*++s)
+			ok = false;
+	}
+	if (!ok || nsegs != want) {
+		buf_printf(err, "input '%s': '", name);
+		add_excerpt(err, src);
+		buf_printf(err, "' is not a %s URI (%s)", scheme,
+			   want == 2 ? "SCHEME://NAME/VERSION" : "datum://ID");
+		return -1;
+	}
+	if (!l->data_dir) {
+		buf_printf(err, "input '%s': %s:// URIs need a local data folder", name, scheme);
+		return -1;
+	}
+	struct buf path = BUF_INIT;
+	buf_printf(&path, "%s/%s/%s", l->data_dir, kind, rest);
+	struct stat st;
+	int rc = -1;
+	if (stat(buf_cstr(&path), &st) < 0) {
+		buf_printf(err, "input '%s': ", name);
+		add_excerpt(err, src);
+		buf_printf(err, " is not in the data folder (%s: %s)", buf_cstr(&path), strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		rc = copy_file(l, idfd, name, buf_cstr(&path), err);
+	} else {
+		struct dirent **names = NULL;
+		int n = scandir(buf_cstr(&path), &names, NULL, alphasort);
+		if (n < 0) {
+			buf_printf(err, "input '%s': cannot read %s: %s", name, buf_cstr(&path),
+				   strerror(errno));
+		} else {
+			rc = 0;
+			unsigned copied = 0;
+			for (int i = 0; i < n; i++) {
+				struct buf f = BUF_INIT;
+				buf_printf(&f, "%s/%s", buf_cstr(&path), names[i]->d_name);
+				if (rc == 0 && names[i]->d_name[0] != '.' &&
+				    stat(buf_cstr(&f), &st) == 0 && S_ISREG(st.st_mode)) {
+					rc = copy_file(l, idfd, name, buf_cstr(&f), err);
+					copied++;
+				}
+				buf_release(&f);
+				free(names[i]);
+			}
+			free(names);
+			if (rc == 0 && !copied) {
+				buf_printf(err, "input '%s': %s has no files", name, buf_cstr(&path));
+				rc = -1;
+			}
+		}
+	}
+	buf_release(&path);
+	return rc;
+}
+
 /* Opens (creating) inputs/NAME in the execution folder. */
 static int input_dir(int dfd, const char *name)
 {
@@ -1620,7 +1703,9 @@ static int fetch_inputs(struct trig_local *l, int dfd, const struct job *j, stru
 		const char *name = j->inputs[i].name, *src = j->inputs[i].value;
 		char scheme[32];
 		bool is_url = url_scheme(src, scheme, sizeof(scheme));
-		if (is_url && strcmp(scheme, "http") && strcmp(scheme, "https")) {
+		bool is_data = is_url && (!strcmp(scheme, "dataset") || !strcmp(scheme, "model") ||
+					  !strcmp(scheme, "datum"));
+		if (is_url && !is_data && strcmp(scheme, "http") && strcmp(scheme, "https")) {
 			buf_printf(err, "input '%s': unsupported URL scheme '%s'", name, scheme);
 			return -1;
 		}
@@ -1630,8 +1715,9 @@ static int fetch_inputs(struct trig_local *l, int dfd, const struct job *j, stru
 				   strerror(errno));
 			return -1;
 		}
-		int rc = is_url ? download(l, idfd, name, src, err)
-				: copy_input(l, idfd, name, src, err);
+		int rc = is_data ? copy_data_uri(l, idfd, name, scheme, src, err)
+			 : is_url ? download(l, idfd, name, src, err)
+				  : copy_input(l, idfd, name, src, err);
 		close(idfd);
 		if (rc < 0)
 			return -1;
@@ -2715,6 +2801,7 @@ static void local_free(struct trig_local *l)
 	free(l->path);
 	free(l->home);
 	free(l->lang);
+	free(l->data_dir);
 	free(l->workers);
 	free(l);
 }
@@ -2788,6 +2875,7 @@ struct trig_local *trig_local_new(const struct trig_local_config *cfg, char *err
 	l->path = trig_xstrdup(cfg->path ? cfg->path : DEFAULT_PATH);
 	l->home = trig_xstrdup(home && *home ? home : "/");
 	l->lang = trig_xstrdup(cfg->lang ? cfg->lang : DEFAULT_LANG);
+	l->data_dir = cfg->data_dir ? trig_xstrdup(cfg->data_dir) : NULL;
 	l->max_parallel = cfg->max_parallel;
 	l->max_queue = cfg->max_queue ? cfg->max_queue : DEFAULT_MAX_QUEUE;
 	l->max_input_bytes = cfg->max_input_bytes ? cfg->max_input_bytes : DEFAULT_MAX_INPUT;

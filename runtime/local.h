@@ -106,8 +106,13 @@
  * to http(s)), named after its URL path's last segment (decoded, then
  * every byte outside A-Za-z0-9._+- replaced by '_', no leading dot); or a
  * path relative to the workdir that must stay inside it (symbolic links
- * included) and name a regular file, copied under its base name.  Other
- * schemes (file://, s3://, dataset://) are not supported yet.  Any failure
+ * included) and name a regular file, copied under its base name; or a
+ * Valohai data URI, found in the local data folder (config data_dir):
+ * dataset://NAME/VERSION in DATA/datasets/NAME/VERSION, model://NAME/VERSION
+ * in DATA/models/NAME/VERSION, datum://ID in DATA/datums/ID — a folder gives
+ * every regular file directly in it (not dot-files), a file itself; each
+ * segment is [A-Za-z0-9._+-]+, never "." or "..".  Other schemes (file://,
+ * s3://) are not supported.  Any failure
  * is an ERROR result naming the input, and nothing runs.  A download goes
  * wherever the URL says, loopback and private addresses included: when a
  * trigger passes request text into an input, its conditions must
@@ -233,6 +238,7 @@ struct trig_local_config {
 	const char *path;               /* PATH of children; NULL: /usr/local/bin:/usr/bin:/bin */
 	const char *home;               /* HOME; NULL: the server's $HOME, else "/" */
 	const char *lang;               /* LANG; NULL: C.UTF-8 */
+	const char *data_dir;           /* Valohai data URIs; NULL: not resolved */
 	uint64_t max_input_bytes;       /* per input file; 0: 10 GiB */
 	int64_t connect_timeout_ms;     /* downloads; 0: 30 s */
 	int64_t stall_timeout_ms;       /* downloads: abort below 1 byte/s this long; 0: 60 s */

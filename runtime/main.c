@@ -51,6 +51,7 @@ struct cli {
 	const char *prog;
 	const char *state_dir;
 	const char *workdir;
+	const char *data_dir;           /* --data; NULL: WORKDIR/data */
 };
 
 static const char *kind_word(enum trig_kind k)
@@ -202,10 +203,13 @@ static int engine_open(struct engine *e, const struct cli *c, unsigned state_fla
 	e->audit = trig_audit_open(e->st, err, sizeof(err));
 	if (!e->audit)
 		goto fail;
-	char execdir[PATH_MAX];
+	char execdir[PATH_MAX], datadir[PATH_MAX];
 	snprintf(execdir, sizeof(execdir), "%s/executions", trig_state_abspath(e->st));
+	snprintf(datadir, sizeof(datadir), "%s", c->data_dir ? c->data_dir : workdir);
+	if (!c->data_dir)
+		snprintf(datadir + strlen(datadir), sizeof(datadir) - strlen(datadir), "/data");
 	struct trig_local_config lc = {
-		.executions_dir = execdir, .workdir = workdir,
+		.executions_dir = execdir, .workdir = workdir, .data_dir = datadir,
 		.max_parallel = max_parallel ? max_parallel : default_parallel(c->p),
 		.path = getenv("PATH"), .lang = getenv("LANG"),
 	};
@@ -340,6 +344,7 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "workdir", required_argument, NULL, 'd' },
+		{ "data", required_argument, NULL, 'D' },
 		{ "max-parallel", required_argument, NULL, 'p' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -357,6 +362,7 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 's': c->state_dir = optarg; break;
 		case 'd': c->workdir = optarg; break;
+		case 'D': c->data_dir = optarg; break;
 		case 'w':
 		case 'p': {
 			long v = strtol(optarg, &end, 10);
@@ -377,6 +383,8 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 			       "%s"
 			       "      --workers N      HTTP threads (default: one per core)\n"
 			       "      --workdir DIR    where step commands run (default: from the definitions)\n"
+			       "      --data DIR       local data for dataset://, model://, datum:// inputs\n"
+			       "                       (default: WORKDIR/data)\n"
 			       "      --max-parallel N executions at once (default: the backend's, else one per core)\n"
 			       "      --grace D        on shutdown, let executions run this long (default 10s)\n"
 			       "  -q, --quiet          log warnings and errors only\n", c->prog, state_help);
@@ -665,6 +673,7 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 		{ "payload", required_argument, NULL, 'p' },
 		{ "state", required_argument, NULL, 's' },
 		{ "workdir", required_argument, NULL, 'd' },
+		{ "data", required_argument, NULL, 'D' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -677,6 +686,7 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 		case 'p': payload_path = optarg; break;
 		case 's': c->state_dir = optarg; break;
 		case 'd': c->workdir = optarg; break;
+		case 'D': c->data_dir = optarg; break;
 		case 'f': force = true; break;
 		case 'h':
 			printf("usage: %s fire NAME [--payload FILE] [--force]\n\n"
@@ -685,7 +695,9 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 			       "0 when every action started and every execution completed, 1 otherwise.\n\n"
 			       "      --payload FILE   a JSON document for the payload.* templates ('-': stdin)\n"
 			       "      --force          fire even when the trigger is disabled\n"
-			       "      --workdir DIR    where step commands run\n%s", c->prog, state_help);
+			       "      --workdir DIR    where step commands run\n"
+			       "      --data DIR       local data for dataset://, model://, datum:// inputs\n"
+			       "%s", c->prog, state_help);
 			return 0;
 		default:
 			return usage_error(c, "fire", "bad option");
@@ -859,6 +871,7 @@ static int cmd_emit(struct cli *c, int argc, char **argv)
 		{ "server", required_argument, NULL, 'S' },
 		{ "state", required_argument, NULL, 's' },
 		{ "workdir", required_argument, NULL, 'd' },
+		{ "data", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -870,6 +883,7 @@ static int cmd_emit(struct cli *c, int argc, char **argv)
 		case 'S': server = optarg; break;
 		case 's': c->state_dir = optarg; break;
 		case 'd': c->workdir = optarg; break;
+		case 'D': c->data_dir = optarg; break;
 		case 'h':
 			printf("usage: %s emit TYPE [--payload FILE] [--server URL]\n\n"
 			       "Send a notification event of type TYPE (dataset_version_created,\n"
@@ -885,7 +899,9 @@ static int cmd_emit(struct cli *c, int argc, char **argv)
 			       "      --payload FILE   the event, a JSON object ('-': stdin; default {});\n"
 			       "                       its \"type\" must be TYPE or absent\n"
 			       "      --server URL     a running server, e.g. http://127.0.0.1:8080\n"
-			       "      --workdir DIR    where step commands run\n%s", c->prog, state_help);
+			       "      --workdir DIR    where step commands run\n"
+			       "      --data DIR       local data for dataset://, model://, datum:// inputs\n"
+			       "%s", c->prog, state_help);
 			return 0;
 		default:
 			return usage_error(c, "emit", "bad option");
@@ -1496,7 +1512,7 @@ static int cmd_pipelines(struct cli *c, int argc, char **argv)
 int trig_main(const struct trig_project *p, int argc, char **argv)
 {
 	const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
-	struct cli c = { p, slash ? slash + 1 : argc > 0 ? argv[0] : p->name, TRIG_STATE_DEFAULT_DIR, NULL };
+	struct cli c = { p, slash ? slash + 1 : argc > 0 ? argv[0] : p->name, TRIG_STATE_DEFAULT_DIR, NULL, NULL };
 	trig_log_setup(c.prog, TRIG_LOG_INFO, false);
 	if (p->abi != TRIG_ABI) {
 		fprintf(stderr, "%s: error: built for runtime ABI %u, linked with %u: rebuild with "

@@ -1247,7 +1247,7 @@ START_TEST(input_errors)
 		{ "adir", "input 'ds': 'adir' is not a regular file" },
 		{ "fifo", "input 'ds': 'fifo' is not a regular file" },
 		{ "missing.csv", "input 'ds': cannot open 'missing.csv': No such file or directory" },
-		{ "dataset://images/3", "input 'ds': unsupported URL scheme 'dataset'" },
+		{ "dataset://images/3", "input 'ds': dataset:// URIs need a local data folder" },
 		{ "s3://bucket/key", "input 'ds': unsupported URL scheme 's3'" },
 		{ "FILE:///etc/passwd", "input 'ds': unsupported URL scheme 'file'" },
 		{ "", "input 'ds': empty value" },
@@ -1291,6 +1291,98 @@ START_TEST(input_errors)
 	struct trig_exec_request r4 = { .id = "e-cap4", .step = &st, .inputs = four, .ninputs = 1 };
 	run_req(l, &r4, &r);
 	ck_assert_int_eq(r.status, TRIG_EXEC_COMPLETED);
+	trig_exec_result_release(&r);
+	trig_local_stop(l, 0);
+}
+END_TEST
+
+START_TEST(data_uris)
+{
+	/* The local data folder stands for Valohai's data store. */
+	char data[PATH_MAX + 8];
+	snprintf(data, sizeof(data), "%s/data", root);
+	struct trig_local_config cfg = { .max_parallel = 1, .data_dir = data };
+	struct trig_local *l = mk_cfg(&cfg);
+	static const char *const dirs[] = { "", "/datasets", "/datasets/images",
+					    "/datasets/images/v-2026.1", "/datasets/images/v-2026.1/sub",
+					    "/models", "/models/digits", "/datums", "/datasets/empty",
+					    "/datasets/empty/v1" };
+	char path[PATH_MAX * 2];
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+		snprintf(path, sizeof(path), "%s%s", data, dirs[i]);
+		ck_assert_int_eq(mkdir(path, 0700), 0);
+	}
+	static const char *const files[][2] = {
+		{ "/datasets/images/v-2026.1/b.png", "B" }, { "/datasets/images/v-2026.1/a.png", "A" },
+		{ "/datasets/images/v-2026.1/.hidden", "H" }, { "/datasets/images/v-2026.1/sub/c", "C" },
+		{ "/models/digits/7", "M7" }, { "/datums/0191-abc", "D" },
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		snprintf(path, sizeof(path), "%s%s", data, files[i][0]);
+		FILE *f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		fputs(files[i][1], f);
+		fclose(f);
+	}
+	static const struct trig_input in[] = { { "ds", NULL, 0, false } };
+	struct trig_step st = {
+		.name = "s", .command = "cd \"$VH_INPUTS_DIR/ds\" && for f in *; do printf '%s=%s ' \"$f\" \"$(cat \"$f\")\"; done",
+		.inputs = in, .ninputs = 1,
+	};
+	static const struct {
+		const char *value, *out;
+	} good[] = {
+		{ "dataset://images/v-2026.1", "a.png=A b.png=B " },
+		{ "model://digits/7", "7=M7 " },
+		{ "datum://0191-abc", "0191-abc=D " },
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		struct trig_kv kv[] = { { "ds", good[i].value } };
+		char id[32];
+		snprintf(id, sizeof(id), "e-data-%zu", i);
+		struct trig_exec_request req = { .id = id, .step = &st, .inputs = kv, .ninputs = 1 };
+		struct trig_exec_result r;
+		run_req(l, &req, &r);
+		ck_assert_msg(r.status == TRIG_EXEC_COMPLETED, "%s: %s", good[i].value,
+			      r.error ? r.error : "");
+		char *out = exec_file(id, "stdout.log");
+		ck_assert_str_eq(out, good[i].out);
+		free(out);
+		trig_exec_result_release(&r);
+	}
+	static const struct {
+		const char *value, *error;
+	} bad[] = {
+		{ "dataset://../../etc", "input 'ds': 'dataset://../../etc' is not a dataset URI (SCHEME://NAME/VERSION)" },
+		{ "dataset://images/..", "input 'ds': 'dataset://images/..' is not a dataset URI (SCHEME://NAME/VERSION)" },
+		{ "dataset://images", "input 'ds': 'dataset://images' is not a dataset URI (SCHEME://NAME/VERSION)" },
+		{ "dataset://images/v1/", "input 'ds': 'dataset://images/v1/' is not a dataset URI (SCHEME://NAME/VERSION)" },
+		{ "datum://a/b", "input 'ds': 'datum://a/b' is not a datum URI (datum://ID)" },
+		{ "model://digits/7 x", "input 'ds': 'model://digits/7 x' is not a model URI (SCHEME://NAME/VERSION)" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct trig_kv kv[] = { { "ds", bad[i].value } };
+		char id[32];
+		snprintf(id, sizeof(id), "e-databad-%zu", i);
+		struct trig_exec_request req = { .id = id, .step = &st, .inputs = kv, .ninputs = 1 };
+		struct trig_exec_result r;
+		run_req(l, &req, &r);
+		ck_assert_int_eq(r.status, TRIG_EXEC_ERROR);
+		ck_assert_str_eq(r.error, bad[i].error);
+		trig_exec_result_release(&r);
+	}
+	/* missing, and a version with no files */
+	struct trig_kv miss[] = { { "ds", "dataset://images/v9" } }, none[] = { { "ds", "dataset://empty/v1" } };
+	struct trig_exec_request rm = { .id = "e-data-miss", .step = &st, .inputs = miss, .ninputs = 1 };
+	struct trig_exec_result r;
+	run_req(l, &rm, &r);
+	ck_assert_int_eq(r.status, TRIG_EXEC_ERROR);
+	ck_assert_ptr_nonnull(strstr(r.error, "dataset://images/v9 is not in the data folder"));
+	trig_exec_result_release(&r);
+	struct trig_exec_request rn = { .id = "e-data-none", .step = &st, .inputs = none, .ninputs = 1 };
+	run_req(l, &rn, &r);
+	ck_assert_int_eq(r.status, TRIG_EXEC_ERROR);
+	ck_assert_ptr_nonnull(strstr(r.error, "has no files"));
 	trig_exec_result_release(&r);
 	trig_local_stop(l, 0);
 }
@@ -2472,6 +2564,7 @@ static Suite *local_suite(void)
 	tcase_add_test(run, config_errors);
 	tcase_add_test(run, input_files_are_copied);
 	tcase_add_test(run, input_errors);
+	tcase_add_test(run, data_uris);
 	tcase_add_test(run, payload_input);
 	tcase_add_test(run, input_downloads);
 	tcase_add_test(run, stop_aborts_a_download);
