@@ -94,7 +94,7 @@ TRIGC    := $(B)/bin/trigc
 TRIG_H   := $(B)/include/trig.h
 
 .PHONY: all check check-all unit compile-tests e2e examples fuzz fuzz-build \
-        bench bench-webhook bench-json bench-pipeline demo install uninstall clean deps FORCE
+        bench bench-webhook bench-json bench-pipeline bench-launches demo install uninstall clean deps FORCE
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
@@ -235,6 +235,11 @@ bench: all $(BENCH_BIN)
 # Webhooks against adnanh/webhook, side by side (wrk; see bench/README.md).
 bench-webhook: all
 	$(Q)$(TEST_ENV) SHARED=$(abspath ../shared) sh bench/webhook.sh
+
+# Journalled launches per second and fsyncs per launch at 32 clients, and
+# memory with 10,000 launches queued (bench/launches.sh).
+bench-launches: all
+	$(Q)$(TEST_ENV) sh bench/launches.sh
 
 # The pipeline runner's scheduling overhead per node (bench/pipeline.c).
 bench-pipeline: all $(B)/bench/pipeline

@@ -351,6 +351,12 @@ def trigger_mix(rng, i, steps, pipes):
         t["name"] = name
         t["notification"] = {"event": rng.choice(EVENTS)}
         t["conditions"] = filters(rng, EVENT_FILTERS)
+        if t["notification"]["event"].startswith(("execution_", "pipeline_")):
+            # Events the runtime emits for its own launches: only those from
+            # outside (a real Valohai), else the trigger could re-trigger
+            # itself ([event-loop]).
+            t["conditions"].append({"filter": {"field": 'event.data["trig.trigger"]',
+                                               "exists": False}})
         scope = ["event.data.version.uri", "event.data.model_version.uri", "event.title"]
         if rng.random() < 0.2:
             t["actions"] = [{"copy-pipeline": {"pipeline": rng.choice(pipes)["name"],

@@ -292,11 +292,14 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 	}
 	if (lrc != 0) {
 		/* trig_launch wrote the audit record; nothing was launched, so a
-		 * 503 tells the sender to try again. */
+		 * 503 tells the sender to try again (a full queue: later). */
+		int e0 = errno;
 		trig_error("request %s (trigger '%s'): %s", q->id, t->name, err);
 		trig_guard_undo(h->cfg.guard, t, &e);
 		q->outcome = "error";
-		ret = reply_error(c, q, MHD_HTTP_SERVICE_UNAVAILABLE, "the launch could not be accepted");
+		static const char busy[] = "{\"error\":\"the launch could not be accepted\"}\n";
+		ret = answer(c, q, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", busy,
+			     sizeof(busy) - 1, NULL, e0 == EAGAIN || e0 == EBUSY ? 5 : 0);
 		trig_eval_release(&e);
 		goto out;
 	}

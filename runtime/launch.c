@@ -1534,6 +1534,18 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 		errno = EBUSY;
 		return skip ? 1 : -1;
 	}
+	if (!valohai(l) && l->cfg.local && trig_local_full(l->cfg.local)) {
+		for (uint32_t i = 0; i < t->nactions; i++)
+			if (is_run(t->actions[i].kind)) {
+				/* Refused now, before it is acknowledged, rather than
+				 * accepted with an execution that cannot be queued. */
+				snprintf(err, errlen, "the execution queue is full: try again later");
+				trig_launcher_audit(l, t, req->kind, "error", req->tick, NULL, err,
+						    req->started_us);
+				errno = EAGAIN;
+				return -1;
+			}
+	}
 	struct launch *la = launch_new(l, t, t->nactions);
 	trig_id_new(la->id, 'l');
 	la->kind = req->kind;

@@ -285,15 +285,19 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* Writes name atomically in dfd: name.tmp, fsync, rename, fsync the folder. */
-static int write_file_at(int dfd, const char *name, const void *data, size_t len)
+/* Writes name atomically in dfd: name.tmp, rename; DURABLE: fsync before
+ * the rename, and of the folder after it.  Only status.json is durable: it
+ * is what a resumed launch trusts; everything else of an attempt is made
+ * again when it runs again (and survives a crash of the server, which
+ * leaves the page cache, anyway). */
+static int write_file_at(int dfd, const char *name, const void *data, size_t len, bool durable)
 {
 	char tmp[256];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		close(fd);
 		unlinkat(dfd, tmp, 0);
@@ -306,7 +310,7 @@ static int write_file_at(int dfd, const char *name, const void *data, size_t len
 		errno = e;
 		return -1;
 	}
-	return fsync(dfd);
+	return durable ? fsync(dfd) : 0;
 }
 
 /* Removes dfd/name and everything under it, never following a link. */
@@ -1017,7 +1021,7 @@ static int write_execution_json(int dfd, const struct job *j)
 	format_time(t, j->created_ms);
 	json_field(&b, "created", t);
 	buf_adds(&b, "}\n");
-	int rc = write_file_at(dfd, "execution.json", b.data, b.len);
+	int rc = write_file_at(dfd, "execution.json", b.data, b.len, false);
 	buf_release(&b);
 	return rc;
 }
@@ -1043,7 +1047,7 @@ static int write_status_json(int dfd, const struct job *j, const struct outcome 
 	format_time(t, o->ended_ms);
 	json_field(&b, "ended", t);
 	buf_printf(&b, ",\"duration_ms\":%lld}\n", (long long)o->duration_ms);
-	int rc = write_file_at(dfd, "status.json", b.data, b.len);
+	int rc = write_file_at(dfd, "status.json", b.data, b.len, true);
 	buf_release(&b);
 	return rc;
 }
@@ -1392,9 +1396,7 @@ static int download(struct trig_local *l, int idfd, const char *name, const char
 	if (res == CURLE_OK) {
 		int fd = d.fd, e = 0;
 		d.fd = -1;
-		if (fsync(fd) < 0)
-			e = errno;
-		if (close(fd) < 0 && !e)
+		if (close(fd) < 0)
 			e = errno;
 		if (e) {
 			buf_printf(err, "input '%s': cannot write the file: %s", name, strerror(e));
@@ -1559,8 +1561,6 @@ static int copy_fd(struct trig_local *l, int idfd, const char *name, int in, con
 		if (n == 0)
 			break;
 	}
-	if (fsync(out) < 0)
-		goto write_error;
 	int o = out;
 	out = -1;
 	if (close(o) < 0)
@@ -1738,7 +1738,7 @@ static int fetch_inputs(struct trig_local *l, int dfd, const struct job *j, stru
 	if (j->payload_input) {
 		int idfd = input_dir(dfd, j->payload_input);
 		if (idfd < 0 ||
-		    write_file_at(idfd, "payload.json", j->payload, j->payload_len) < 0) {
+		    write_file_at(idfd, "payload.json", j->payload, j->payload_len, false) < 0) {
 			buf_printf(err, "input '%s': cannot write payload.json: %s",
 				   j->payload_input, strerror(errno));
 			if (idfd >= 0)
@@ -1897,19 +1897,22 @@ static int proc_stat(pid_t pid, unsigned long long *start, char *state)
 	return parse_proc_stat(buf, len, start, state);
 }
 
-/* Writes name atomically in the folder on descriptor 3 (async-signal-safe). */
+/* Writes name atomically in the folder on descriptor 3 (async-signal-safe).
+ * Not synced: pid and exit serve a server that crashed, not a machine (after
+ * which no command is left running, and an attempt whose exit was lost runs
+ * again). */
 static int sup_write(const char *name, const char *tmp, const char *text, size_t len)
 {
 	int fd = openat(3, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, text, len) < 0) {
 		close(fd);
 		return -1;
 	}
 	if (close(fd) < 0 || renameat(3, tmp, 3, name) < 0)
 		return -1;
-	return fsync(3);
+	return 0;
 }
 
 static _Noreturn void sup_fail(int fd, int stage)
@@ -2649,6 +2652,14 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
+}
+
+bool trig_local_full(struct trig_local *l)
+{
+	pthread_mutex_lock(&l->mu);
+	bool full = l->nqueued >= l->max_queue;
+	pthread_mutex_unlock(&l->mu);
+	return full;
 }
 
 int trig_local_submit(struct trig_local *l, const struct trig_exec_request *req,

@@ -25,7 +25,11 @@
  *     status.json      written last, by the server: status, exit_code,
  *                      signal, error, started, ended (RFC 3339 UTC, ms),
  *                      duration_ms
- * (pid, exit and status.json are each written atomically: tmp + rename.)
+ * (pid, exit and status.json are each written atomically: tmp + rename.
+ * Only status.json is fsynced, with its folder: it is what a resumed launch
+ * trusts.  The rest serves a restart after a crash of the server, whose
+ * writes the kernel keeps; after a crash of the machine no command is left
+ * running, and an attempt without a status.json simply runs again.)
  *
  * Submitting an id whose folder exists (a launch resumed after a crash):
  *   - status.json exists: nothing runs again, the recorded result is
@@ -261,6 +265,11 @@ struct trig_local *trig_local_new(const struct trig_local_config *cfg, char *err
  */
 int trig_local_submit(struct trig_local *l, const struct trig_exec_request *req,
 		      trig_exec_done_fn *done, void *ctx);
+
+/* Whether the queue of waiting executions is full (a submit now would
+ * fail with EAGAIN): the launcher refuses a launch before acknowledging
+ * it rather than accept one whose execution cannot be queued. */
+bool trig_local_full(struct trig_local *l);
 
 /*
  * Runs an execution in the calling thread (for the CLI's `fire`), outside

@@ -244,13 +244,15 @@ static const struct trig_trigger triggers[] = {
 	  .actions = slow, .nactions = 1, .max_concurrent = 1, .when_busy = TRIG_BUSY_SKIP },
 	{ .name = "scored-bad", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
 	  .actions = scored_bad, .nactions = 2 },
+	{ .name = "slow", .kind = TRIG_KIND_SCHEDULE, .enabled = true, .schedule = &sched,
+	  .actions = slow, .nactions = 1 },
 };
 static const struct trig_field paths[] = {
 	{ .root = TRIG_ROOT_PAYLOAD, .text = "payload.user.name", .segs = seg_user, .nsegs = 2 },
 };
 static const struct trig_project project = {
 	.abi = TRIG_ABI, .name = "t", .steps = steps, .nsteps = 1, .triggers = triggers,
-	.ntriggers = 6, .paths = paths, .npaths = 1,
+	.ntriggers = 7, .paths = paths, .npaths = 1,
 };
 
 /* Events the launcher emitted: "type\n" each, in order. */
@@ -277,6 +279,8 @@ struct env {
 	struct trig_launcher *l;
 };
 
+static size_t env_max_queue;   /* the local backend's; 0: its default */
+
 static void env_open(struct env *e, unsigned flags)
 {
 	char err[512], sdir[300], execdir[400];
@@ -289,7 +293,8 @@ static void env_open(struct env *e, unsigned flags)
 	ck_assert_msg(e->j != NULL, "%s", err);
 	e->audit = trig_audit_open(e->st, err, sizeof(err));
 	ck_assert_msg(e->audit != NULL, "%s", err);
-	struct trig_local_config lc = { .executions_dir = execdir, .workdir = dir, .max_parallel = 2 };
+	struct trig_local_config lc = { .executions_dir = execdir, .workdir = dir, .max_parallel = 2,
+					.max_queue = env_max_queue };
 	e->local = trig_local_new(&lc, err, sizeof(err));
 	ck_assert_msg(e->local != NULL, "%s", err);
 	e->q = trig_json_query_new();
@@ -591,6 +596,36 @@ START_TEST(max_concurrent_skips)
 }
 END_TEST
 
+START_TEST(full_queue_refuses_before_acknowledging)
+{
+	struct env e;
+	env_max_queue = 1;
+	env_open(&e, 0);
+	env_max_queue = 0;
+	/* Two run (0.3 s each), one waits: the queue is full, and the
+	 * fourth launch is refused before it is journalled. */
+	struct trig_launch_req req = { .trigger = &triggers[6], .kind = TRIG_LAUNCH_FIRE };
+	struct trig_launch_info info;
+	char err[256];
+	int rc = 0, accepted = 0;
+	for (int i = 0; i < 10 && rc == 0; i++)
+		if ((rc = trig_launch(e.l, &req, &info, err, sizeof(err))) == 0)
+			accepted++;
+	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	/* Up to 2 running and 1 waiting (fewer while the workers have not
+	 * yet taken the first ones off the queue). */
+	ck_assert_int_ge(accepted, 1);
+	ck_assert_int_le(accepted, 3);
+	ck_assert_ptr_nonnull(strstr(err, "queue is full"));
+	trig_launcher_wait(e.l);
+	env_close(&e);
+	/* Every launch accepted ended; the refused one was never journalled. */
+	ck_assert_uint_eq(recover_pending(), 0);
+	ck_assert_ptr_nonnull(strstr(slurp("%s/state/audit.jsonl%s", ""), "the execution queue is full"));
+}
+END_TEST
+
 static Suite *launch_suite(void)
 {
 	Suite *s = suite_create("launch");
@@ -609,6 +644,7 @@ static Suite *launch_suite(void)
 	tcase_add_test(tc, failed_action_skips_its_readers);
 	tcase_add_test(tc, max_concurrent_queues);
 	tcase_add_test(tc, max_concurrent_skips);
+	tcase_add_test(tc, full_queue_refuses_before_acknowledging);
 	suite_add_tcase(s, tc);
 	return s;
 }
