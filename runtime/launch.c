@@ -108,6 +108,7 @@ struct launch {
 	bool admitted;                  /* counted in l->active (max-concurrent) */
 	struct launch *prev, *next;     /* l->live, under l->mu */
 	struct launch *qnext;           /* the trigger's waiting queue */
+	pthread_mutex_t smu;            /* guards strs: actions end on many threads */
 	char **strs;                    /* strings this launch owns */
 	size_t nstrs, capstrs;
 };
@@ -231,11 +232,13 @@ unsigned trig_launcher_failed_actions(struct trig_launcher *l)
 
 static char *own(struct launch *la, char *s)
 {
+	pthread_mutex_lock(&la->smu);
 	if (la->nstrs == la->capstrs) {
 		la->capstrs = la->capstrs ? la->capstrs * 2 : 16;
 		la->strs = trig_xrealloc(la->strs, la->capstrs * sizeof(*la->strs));
 	}
 	la->strs[la->nstrs++] = s;
+	pthread_mutex_unlock(&la->smu);
 	return s;
 }
 
@@ -256,6 +259,7 @@ static struct launch *launch_new(struct trig_launcher *l, const struct trig_trig
 	la->trigger = t;
 	la->nacts = nacts;
 	la->wait_at = NO_WAIT;
+	pthread_mutex_init(&la->smu, NULL);
 	la->acts = trig_xcalloc(nacts ? nacts : 1, sizeof(*la->acts));
 	for (size_t i = 0; i < nacts; i++) {
 		la->acts[i].status = ACT_PENDING;
@@ -270,6 +274,7 @@ static void launch_free(struct launch *la)
 	for (size_t i = 0; i < la->nstrs; i++)
 		free(la->strs[i]);
 	free(la->strs);
+	pthread_mutex_destroy(&la->smu);
 	free(la->acts);
 	free(la->payload);
 	free(la);
@@ -1091,8 +1096,8 @@ static void render_action(struct launch *la, const struct trig_action *d, struct
 	case TRIG_ACTION_RUN_EXECUTION:
 	case TRIG_ACTION_RUN_PIPELINE:
 	case TRIG_ACTION_COPY_PIPELINE:
-		a->step = d->kind == TRIG_ACTION_RUN_EXECUTION ? d->step : NULL;
-		a->pipeline = d->kind == TRIG_ACTION_RUN_EXECUTION ? NULL : d->pipeline;
+		/* a->step and a->pipeline were set at acceptance: the audit
+		 * record may be reading them on another thread. */
 		a->params = render_bindings(la, d->parameters, d->nparameters, rc, &a->nparams);
 		a->inputs = render_bindings(la, d->inputs, d->ninputs, rc, &a->ninputs);
 		a->env = render_bindings(la, d->environment, d->nenvironment, rc, &a->nenv);
@@ -1590,6 +1595,9 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 		struct ract *a = &la->acts[i];
 		a->kind = d->kind;
 		a->def = d;
+		a->step = d->kind == TRIG_ACTION_RUN_EXECUTION ? d->step : NULL;
+		a->pipeline = is_run(d->kind) && d->kind != TRIG_ACTION_RUN_EXECUTION ? d->pipeline
+										     : NULL;
 		if (d->kind == TRIG_ACTION_RUN_EXECUTION)
 			trig_id_new(a->run_id, 'e');
 		else if ((d->kind == TRIG_ACTION_RUN_PIPELINE || d->kind == TRIG_ACTION_COPY_PIPELINE) &&
@@ -1842,6 +1850,9 @@ static int read_action(struct launch *la, size_t i, const struct trig_json_value
 			return -1;
 		}
 		a->rendered = false;
+		a->step = a->kind == TRIG_ACTION_RUN_EXECUTION ? a->def->step : NULL;
+		a->pipeline = is_run(a->kind) && a->kind != TRIG_ACTION_RUN_EXECUTION
+				      ? a->def->pipeline : NULL;
 	}
 	if (id) {
 		if (strlen(id) >= sizeof(a->run_id)) {

@@ -2313,7 +2313,11 @@ static void settle(struct job *j, int dfd, bool killed, bool have_si, const sigi
 		   struct outcome *o)
 {
 	struct outcome x = *o;
-	if (read_exit_file(dfd, &x) == 0) {
+	/* An exit file says how the command ended, unless the server stopped
+	 * it and it died of that: the supervisor may have seen the command
+	 * die before its own handler saw the signal.  A stopped execution is
+	 * STOPPED (no status.json: it runs again after a restart). */
+	if (read_exit_file(dfd, &x) == 0 && !(killed && x.signal > 0)) {
 		o->status = x.status;
 		o->exit_code = x.exit_code;
 		o->signal = x.signal;
