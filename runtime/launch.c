@@ -134,6 +134,7 @@ struct trig_launcher {
 	struct launch *live;            /* every launch not ended, for run-info */
 	unsigned counts[4];             /* ended executions by status */
 	unsigned failed_actions;        /* other actions that failed or could not start */
+	unsigned submitted;             /* runs created on Valohai */
 };
 
 #define MAX_BUSY_QUEUE 10000
@@ -224,6 +225,14 @@ unsigned trig_launcher_failed_actions(struct trig_launcher *l)
 {
 	pthread_mutex_lock(&l->mu);
 	unsigned n = l->failed_actions;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+unsigned trig_launcher_submitted(struct trig_launcher *l)
+{
+	pthread_mutex_lock(&l->mu);
+	unsigned n = l->submitted;
 	pthread_mutex_unlock(&l->mu);
 	return n;
 }
@@ -1265,6 +1274,8 @@ static void *chain_main(void *arg)
 	bool run = is_run(a->kind);
 	pthread_mutex_lock(&l->mu);
 	a->status = rc != 0 ? ACT_FAILED_START : run ? ACT_SUBMITTED : TRIG_EXEC_COMPLETED;
+	if (rc == 0 && run)
+		l->submitted++;
 	if (rc != 0) {
 		a->error = own_str(la, err);
 		l->failed_actions++;

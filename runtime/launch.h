@@ -143,6 +143,10 @@ struct trig_journal *trig_launcher_journal(struct trig_launcher *l);
  * fetch-repository that failed, an unsupported action). */
 unsigned trig_launcher_failed_actions(struct trig_launcher *l);
 
+/* Executions and pipelines created on the Valohai backend (they run
+ * there; the counts above are the local backend's). */
+unsigned trig_launcher_submitted(struct trig_launcher *l);
+
 /* Writes an audit record for a decision that launched nothing: outcome is
  * "disabled", "not-matched", "error", ...; condition and reason may be
  * NULL; tick 0 when not a schedule. */

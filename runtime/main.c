@@ -753,9 +753,13 @@ static int cmd_fire(struct cli *c, int argc, char **argv)
 			if (failed || counts[TRIG_EXEC_FAILED] + counts[TRIG_EXEC_ERROR] +
 					      counts[TRIG_EXEC_STOPPED])
 				rc = EXIT_FAIL;
-			fprintf(stderr, "%s: %u completed, %u failed, %u could not start\n", c->prog,
-				counts[TRIG_EXEC_COMPLETED], counts[TRIG_EXEC_FAILED],
-				counts[TRIG_EXEC_ERROR]);
+			if (c->p->backend.kind == TRIG_BACKEND_VALOHAI)
+				fprintf(stderr, "%s: %u created on Valohai\n", c->prog,
+					trig_launcher_submitted(e.launcher));
+			else
+				fprintf(stderr, "%s: %u completed, %u failed, %u could not start\n",
+					c->prog, counts[TRIG_EXEC_COMPLETED], counts[TRIG_EXEC_FAILED],
+					counts[TRIG_EXEC_ERROR]);
 			if (failed)
 				fprintf(stderr, "%s: %u action%s failed or could not start; see '%s logs "
 					"%s'\n", c->prog, failed, failed == 1 ? "" : "s", c->prog, t->name);
@@ -966,7 +970,10 @@ static int cmd_emit(struct cli *c, int argc, char **argv)
 		if (st.failed || failed || counts[TRIG_EXEC_FAILED] + counts[TRIG_EXEC_ERROR] +
 						      counts[TRIG_EXEC_STOPPED])
 			rc = EXIT_FAIL;
-		if (n > 0)
+		if (n > 0 && c->p->backend.kind == TRIG_BACKEND_VALOHAI)
+			fprintf(stderr, "%s: %u created on Valohai\n", c->prog,
+				trig_launcher_submitted(e.launcher));
+		else if (n > 0)
 			fprintf(stderr, "%s: %u completed, %u failed, %u could not start\n", c->prog,
 				counts[TRIG_EXEC_COMPLETED], counts[TRIG_EXEC_FAILED],
 				counts[TRIG_EXEC_ERROR]);

@@ -200,6 +200,7 @@ expect_eq "fire on the valohai backend without its token" "$rc" 3
 expect_grep 'VALOHAI_TOKEN' fire.err
 rc=0; VALOHAI_TOKEN=vh-e2e-token ./remote fire nightly --state remote-state > fire.txt 2>fire.err || rc=$?
 expect_eq "fire on the valohai backend" "$rc" 0
+expect_grep '^remote: 1 created on Valohai$' fire.err
 expect_grep '"path": "/api/v0/executions/"' vh.jsonl
 expect_grep '"step": "hello"' vh.jsonl
 grep -q 'vh-e2e-token' vh.jsonl remote-state/audit.jsonl fire.err && fail "the token was recorded"
