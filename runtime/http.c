@@ -800,8 +800,13 @@ struct trig_http *trig_http_start(const struct trig_project *p, const struct tri
 		return NULL;
 	struct trig_http *h = trig_xcalloc(1, sizeof(*h));
 	h->p = p;
+	/* A request that launches waits in its thread for the journal's
+	 * fdatasync; the more wait together, the more launches one sync
+	 * covers (group commit).  So more threads than cores: 4 per core, at
+	 * least 32. */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned workers = cfg->workers ? cfg->workers : ncpu > 0 ? (unsigned)ncpu : 1;
+	unsigned workers = cfg->workers ? cfg->workers
+					: ncpu > 8 ? (unsigned)ncpu * 4 : 32;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)

@@ -46,7 +46,7 @@
 
 struct trig_http_config {
 	const char *listen;             /* "HOST:PORT", "[V6]:PORT" or ":PORT" */
-	unsigned workers;               /* threads; 0: one per core */
+	unsigned workers;               /* threads; 0: 4 per core, at least 32 */
 	unsigned max_connections;       /* 0: 1024 */
 	unsigned timeout_s;             /* idle connection timeout; 0: 30 */
 	/* Webhooks (all NULL: only /healthz is served). */

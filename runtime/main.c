@@ -3,7 +3,7 @@
  *
  *   PROG serve [--listen HOST:PORT] [--state DIR] [--workers N] ...
  *   PROG list | next NAME | fire NAME | emit TYPE | logs | enable NAME | disable NAME
- *   PROG executions | version | help
+ *   PROG executions | pipelines | version | help
  *
  * Data goes to stdout, messages to stderr.  Exit status: 0 success, 1 the
  * command ran and failed (a launch failed, an execution failed), 2 usage,
@@ -381,7 +381,8 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 			       "Run the scheduler and the HTTP server until SIGTERM or SIGINT.\n\n"
 			       "      --listen ADDR    HOST:PORT to serve on (default 127.0.0.1:8080)\n"
 			       "%s"
-			       "      --workers N      HTTP threads (default: one per core)\n"
+			       "      --workers N      HTTP threads (default: 4 per core, at least 32; a\n"
+			       "                       launch waits in its thread for the journal's sync)\n"
 			       "      --workdir DIR    where step commands run (default: from the definitions)\n"
 			       "      --data DIR       local data for dataset://, model://, datum:// inputs\n"
 			       "                       (default: WORKDIR/data)\n"
