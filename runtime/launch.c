@@ -505,12 +505,12 @@ void trig_launcher_audit_request(struct trig_launcher *l, const struct trig_trig
 
 /* ------------------------------------------------------------ events */
 
-/* Emits TYPE for a run of the launch (an execution, or a pipeline when
- * PIPELINE_ID is NULL and A runs one).  NODE and EXEC describe a node's
- * execution inside A's pipeline. */
+/* Emits TYPE for action A's run: its execution, its pipeline, or (NODE
+ * set) the execution EXEC_ID of that node of its pipeline, whose folder
+ * is URL (NULL before it has ended). */
 static void emit(struct launch *la, const struct ract *a, const char *type, const char *node,
-		 const char *exec_id, const char *status, int exit_code, int64_t started_ms,
-		 int64_t ended_ms)
+		 const char *exec_id, const char *url, const char *status, int exit_code,
+		 int64_t started_ms, int64_t ended_ms)
 {
 	struct trig_launcher *l = la->l;
 	if (!l->cfg.on_event)
@@ -521,7 +521,7 @@ static void emit(struct launch *la, const struct ract *a, const char *type, cons
 		.id = exec_id ? exec_id : a->run_id,
 		.step = NULL, .status = status, .exit_code = exit_code,
 		.created_ms = la->created_ms, .started_ms = started_ms, .ended_ms = ended_ms,
-		.title = a->title, .commit = a->commit, .url = a->where,
+		.title = a->title, .commit = a->commit, .url = node ? url : a->where,
 		.trigger = la->trigger->name, .launch = la->id, .depth = la->depth,
 	};
 	if (!pipe) {
@@ -749,7 +749,7 @@ static void exec_started(const char *id, int64_t started_ms, void *ctx)
 	a->started_ms = started_ms;
 	pthread_mutex_unlock(&la->l->mu);
 	(void)id;
-	emit(la, a, "execution_started", NULL, NULL, "started", -1, started_ms, 0);
+	emit(la, a, "execution_started", NULL, NULL, NULL, "started", -1, started_ms, 0);
 }
 
 static void exec_done(const struct trig_exec_result *r, void *ctx)
@@ -801,7 +801,7 @@ static void exec_done(const struct trig_exec_result *r, void *ctx)
 		break;
 	}
 	if (r->status != TRIG_EXEC_STOPPED)        /* a stop runs it again after a restart */
-		emit(la, a, exec_event(r->status), NULL, NULL, trig_exec_status_name(r->status),
+		emit(la, a, exec_event(r->status), NULL, NULL, NULL, trig_exec_status_name(r->status),
 		     r->exit_code, r->started_ms, r->ended_ms);
 	async_ended(la);
 	launch_unref(la);
@@ -817,12 +817,12 @@ static void pipeline_node(void *ctx, const char *pipeline_id, const char *node,
 	if (!r) {
 		char id[TRIG_ID_MAX + 160];
 		snprintf(id, sizeof(id), "%s.%s", a->run_id, node);
-		emit(la, a, "execution_started", node, id, "started", -1, trig_now_ms(), 0);
+		emit(la, a, "execution_started", node, id, NULL, "started", -1, trig_now_ms(), 0);
 		return;
 	}
 	if (r->status == TRIG_EXEC_STOPPED)
 		return;
-	emit(la, a, exec_event(r->status), node, r->id, trig_exec_status_name(r->status),
+	emit(la, a, exec_event(r->status), node, r->id, r->dir, trig_exec_status_name(r->status),
 	     r->exit_code, r->started_ms, r->ended_ms);
 	pthread_mutex_lock(&la->l->mu);
 	if (r->status >= 0 && r->status < 4)
@@ -862,7 +862,8 @@ static void pipeline_done(const struct trig_pipeline_result *r, void *ctx)
 	}
 	if (r->status != TRIG_EXEC_STOPPED)
 		emit(la, a, r->status == TRIG_EXEC_COMPLETED ? "pipeline_completed" : "pipeline_failed",
-		     NULL, NULL, trig_exec_status_name(r->status), -1, r->started_ms, r->ended_ms);
+		     NULL, NULL, NULL, trig_exec_status_name(r->status), -1, r->started_ms,
+		     r->ended_ms);
 	async_ended(la);
 	launch_unref(la);
 }
@@ -1355,7 +1356,7 @@ static int start_local(struct launch *la, size_t i)
 			.payload_len = la->payload_len, .title = a->title, .commit = a->commit,
 			.timeout_ms = a->timeout_ms, .started = exec_started,
 		};
-		emit(la, a, "execution_created", NULL, NULL, "created", -1, 0, 0);
+		emit(la, a, "execution_created", NULL, NULL, NULL, "created", -1, 0, 0);
 		rc = trig_local_submit(l->cfg.local, &rq, exec_done, ec);
 		e = errno;
 	} else if (!l->cfg.pipelines) {
@@ -1379,7 +1380,7 @@ static int start_local(struct launch *la, size_t i)
 			e = 0;
 		}
 		if (rc == 0) {
-			emit(la, a, "pipeline_started", NULL, NULL, "started", -1, trig_now_ms(), 0);
+			emit(la, a, "pipeline_started", NULL, NULL, NULL, "started", -1, trig_now_ms(), 0);
 			rc = trig_pipeline_start(l->cfg.pipelines, &rq, pipeline_done, pipeline_node, ec);
 			e = errno;
 		}
@@ -1399,7 +1400,7 @@ static int start_local(struct launch *la, size_t i)
 	pthread_mutex_unlock(&l->mu);
 	fail_action(la, a, i, err, e != ECANCELED);
 	if (a->kind == TRIG_ACTION_RUN_EXECUTION && e != ECANCELED)
-		emit(la, a, "execution_failed", NULL, NULL, "error", -1, 0, trig_now_ms());
+		emit(la, a, "execution_failed", NULL, NULL, NULL, "error", -1, 0, trig_now_ms());
 	return -1;
 }
 
@@ -1677,9 +1678,9 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 		if (a->run_id[0])
 			buf_printf(&b, ",\"id\":\"%s\"", a->run_id);
 		/* What has started is "queued" here, whether or not it has
-		 * already ended: the journal and run-info have the ends. */
-		int st = a->status == ACT_PENDING || a->status >= 0 || a->status == ACT_SUBMITTED
-				 ? ACT_QUEUED : a->status;
+		 * already ended (the journal and run-info have the ends);
+		 * what waits for earlier actions is "pending". */
+		int st = a->status >= 0 || a->status == ACT_SUBMITTED ? ACT_QUEUED : a->status;
 		buf_printf(&b, ",\"status\":\"%s\"", act_status_name(st));
 		if (a->error) {
 			buf_adds(&b, ",\"error\":");
