@@ -1273,16 +1273,25 @@ static void *chain_main(void *arg)
 	char err[512] = "";
 	int rc = run_blocking(la, i, err, sizeof(err));
 	bool run = is_run(a->kind);
+	/* The server stopping cut a Valohai call short: the launch is not
+	 * ended, and runs again after a restart (with the same keys). */
+	bool stopping = rc != 0 && trig_valohai_cancelled(l->cfg.valohai);
 	pthread_mutex_lock(&l->mu);
 	a->status = rc != 0 ? ACT_FAILED_START : run ? ACT_SUBMITTED : TRIG_EXEC_COMPLETED;
 	if (rc == 0 && run)
 		l->submitted++;
 	if (rc != 0) {
 		a->error = own_str(la, err);
-		l->failed_actions++;
+		if (stopping)
+			la->stopped = true;
+		else
+			l->failed_actions++;
 	}
 	pthread_mutex_unlock(&l->mu);
-	if (rc != 0)
+	if (stopping)
+		trig_info("launch %s (trigger '%s'): %s: %s; it runs again after a restart", la->id,
+			  la->trigger->name, action_names[a->kind], err);
+	else if (rc != 0)
 		trig_warn("launch %s (trigger '%s'): %s: %s", la->id, la->trigger->name,
 			  action_names[a->kind], err);
 	else if (l->cfg.verbose && !run)

@@ -315,6 +315,7 @@ static void engine_close(struct engine *e, int64_t grace_ms)
 	 * audited): nothing new is launched while the backend stops. */
 	if (e->events)
 		trig_events_stop(e->events);
+	trig_valohai_cancel(e->valohai);       /* no chain waits on Valohai now */
 	trig_pipelines_stop(e->pipelines);
 	trig_local_stop(e->local, grace_ms);
 	trig_launcher_wait(e->launcher);
@@ -466,6 +467,13 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 				trig_error("SIGHUP: %s; the secrets in use are kept", err);
 			if (trig_http_reload(http, err, sizeof(err)) != 0)
 				trig_error("SIGHUP: %s; the admin token in use is kept", err);
+			if (e.valohai) {
+				struct buf tok = BUF_INIT;
+				if (trig_secret_read(&c->p->backend.token, &tok, err, sizeof(err)) != 0 ||
+				    trig_valohai_set_token(e.valohai, buf_cstr(&tok), err, sizeof(err)) != 0)
+					trig_error("SIGHUP: %s; the Valohai token in use is kept", err);
+				trig_secret_release(&tok);
+			}
 			continue;
 		}
 		trig_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");

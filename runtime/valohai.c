@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,11 @@
 
 struct trig_valohai {
 	char *url;              /* no trailing slash */
+	pthread_mutex_t mu;     /* guards token and auth (SIGHUP rotates them) */
 	char *token;
+	char **old;             /* tokens rotated away: still masked, freed at the end */
+	size_t nold;
+	atomic_bool cancelled;  /* trig_valohai_cancel(): stop waiting, stop retrying */
 	char *project;
 	char *auth;             /* "Authorization: Token ..." */
 	bool http;              /* plain http to a loopback host */
@@ -66,13 +71,13 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void scrub(const struct trig_valohai *v, char *err, size_t errlen);
+static void scrub(struct trig_valohai *v, char *err, size_t errlen);
 
 /* fail(), the token masked before the message is cut to errlen. */
-static void fail_masked(const struct trig_valohai *v, char *err, size_t errlen,
+static void fail_masked(struct trig_valohai *v, char *err, size_t errlen,
 			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void fail_masked(const struct trig_valohai *v, char *err, size_t errlen,
+static void fail_masked(struct trig_valohai *v, char *err, size_t errlen,
 			const char *fmt, ...)
 {
 	char tmp[2048];
@@ -87,13 +92,13 @@ static void fail_masked(const struct trig_valohai *v, char *err, size_t errlen,
 /* Replaces every occurrence of the token in err by "***" (err stays
  * NUL-terminated within errlen; the text after a replacement is searched
  * on, never the mask itself). */
-static void scrub(const struct trig_valohai *v, char *err, size_t errlen)
+static void scrub_one(const char *token, char *err, size_t errlen)
 {
-	size_t tl = v && v->token ? strlen(v->token) : 0;
+	size_t tl = token ? strlen(token) : 0;
 	if (!tl || !errlen)
 		return;
 	char *from = err, *p;
-	while ((p = strstr(from, v->token))) {
+	while ((p = strstr(from, token))) {
 		size_t off = (size_t)(p - err), rest = strlen(p + tl);
 		if (off + 4 > errlen) {
 			*p = 0;
@@ -106,6 +111,17 @@ static void scrub(const struct trig_valohai *v, char *err, size_t errlen)
 		memcpy(p, "***", 3);
 		from = p + 3;
 	}
+}
+
+static void scrub(struct trig_valohai *v, char *err, size_t errlen)
+{
+	if (!v)
+		return;
+	pthread_mutex_lock(&v->mu);
+	scrub_one(v->token, err, errlen);
+	for (size_t i = 0; i < v->nold; i++)
+		scrub_one(v->old[i], err, errlen);
+	pthread_mutex_unlock(&v->mu);
 }
 
 /* 1: an https URL; 0: an http URL to a loopback host; -1: neither. */
@@ -130,11 +146,17 @@ static int url_kind(const char *url)
 	return kind;
 }
 
-static void sleep_ms(int64_t ms)
+/* Sleeps MS, in slices, until cancelled: false when cancelled. */
+static bool sleep_ms(struct trig_valohai *v, int64_t ms)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	while (ms > 0 && !atomic_load(&v->cancelled)) {
+		int64_t d = ms < 100 ? ms : 100;
+		struct timespec ts = { 0, (long)d * 1000000L };
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		ms -= d;
+	}
+	return !atomic_load(&v->cancelled);
 }
 
 static int64_t now_ms(void)
@@ -227,10 +249,11 @@ static size_t sink_header(char *p, size_t size, size_t n, void *ud)
 
 /* The first SHOWN bytes of an answer, on one line, the token masked in
  * the whole answer first (so that the cut cannot leave a piece of it). */
-static void shown_answer(const struct trig_valohai *v, const struct buf *ans, char *out,
+static void shown_answer(struct trig_valohai *v, const struct buf *ans, char *out,
 			 size_t outlen)
 {
 	struct buf m = BUF_INIT;
+	pthread_mutex_lock(&v->mu);
 	size_t tl = strlen(v->token), i = 0;
 	while (i < ans->len && m.len < SHOWN) {
 		if (ans->len - i >= tl && !memcmp(ans->data + i, v->token, tl)) {
@@ -240,6 +263,7 @@ static void shown_answer(const struct trig_valohai *v, const struct buf *ans, ch
 			buf_addc(&m, ans->data[i++]);
 		}
 	}
+	pthread_mutex_unlock(&v->mu);
 	size_t n = m.len < SHOWN ? m.len : SHOWN, j = 0;
 	for (i = 0; i < n && j + 1 < outlen; i++) {
 		unsigned char c = (unsigned char)m.data[i];
@@ -249,7 +273,7 @@ static void shown_answer(const struct trig_valohai *v, const struct buf *ans, ch
 	buf_release(&m);
 }
 
-static int64_t backoff(const struct trig_valohai *v, unsigned attempt)
+static int64_t backoff(struct trig_valohai *v, unsigned attempt)
 {
 	int64_t d = v->backoff_ms;
 	for (unsigned i = 1; i < attempt && d < MAX_BACKOFF_MS; i++)
@@ -281,7 +305,7 @@ static bool header_safe(const char *s)
 
 /* Makes the call with retries.  0 with *status (2xx) and the answer in
  * ans, or -1 with err filled (*status: the last status, 0 if none). */
-static int perform(const struct trig_valohai *v, const struct call *k, struct buf *ans,
+static int perform(struct trig_valohai *v, const struct call *k, struct buf *ans,
 		   long *status, char *err, size_t errlen)
 {
 	*status = 0;
@@ -298,8 +322,11 @@ static int perform(const struct trig_valohai *v, const struct call *k, struct bu
 	struct curl_slist *hl = NULL;
 	struct buf h = BUF_INIT;
 	add_header(&hl, "Accept: application/json");
-	if (k->auth)
-		add_header(&hl, v->auth);
+	if (k->auth) {
+		pthread_mutex_lock(&v->mu);
+		add_header(&hl, v->auth);       /* copied by libcurl */
+		pthread_mutex_unlock(&v->mu);
+	}
 	if (k->content_type) {
 		buf_printf(&h, "Content-Type: %s", k->content_type);
 		add_header(&hl, h.data);
@@ -368,7 +395,11 @@ static int perform(const struct trig_valohai *v, const struct call *k, struct bu
 		int64_t d = sink.retry_after_ms >= 0 ? sink.retry_after_ms : backoff(v, attempt);
 		trig_info("%s; attempt %u of %u, trying again in %" PRId64 " ms", err, attempt,
 			  v->attempts, d);
-		sleep_ms(d);
+		if (!sleep_ms(v, d)) {
+			fail(err, errlen, "valohai %s (%s %s): the server is stopping", k->what,
+			     k->method, k->path);
+			break;
+		}
 	}
 	if (rc == 0)
 		err[0] = 0;
@@ -379,7 +410,7 @@ static int perform(const struct trig_valohai *v, const struct call *k, struct bu
 
 /* An API call: {url}{path}, with the token; the answer must be a JSON
  * object, parsed into *doc (which borrows ans). */
-static int api(const struct trig_valohai *v, const char *what, const char *method,
+static int api(struct trig_valohai *v, const char *what, const char *method,
 	       const char *path, const struct buf *body, const char *idem, struct buf *ans,
 	       struct trig_json_value *doc, char *err, size_t errlen)
 {
@@ -491,6 +522,7 @@ struct trig_valohai *trig_valohai_new(const struct trig_valohai_config *cfg, cha
 	v->url = trig_xstrdup(cfg->url);
 	for (size_t n = strlen(v->url); n > 0 && v->url[n - 1] == '/'; n--)
 		v->url[n - 1] = 0;
+	pthread_mutex_init(&v->mu, NULL);
 	v->token = trig_xstrdup(cfg->token);
 	v->project = trig_xstrdup(cfg->project_id);
 	struct buf a = BUF_INIT;
@@ -520,12 +552,56 @@ void trig_valohai_free(struct trig_valohai *v)
 		explicit_bzero(v->token, strlen(v->token));
 	if (v->auth)
 		explicit_bzero(v->auth, strlen(v->auth));
+	for (size_t i = 0; i < v->nold; i++) {
+		explicit_bzero(v->old[i], strlen(v->old[i]));
+		free(v->old[i]);
+	}
+	free(v->old);
 	free(v->url);
 	free(v->token);
 	free(v->project);
 	free(v->auth);
 	trig_json_query_free(v->whole);
+	pthread_mutex_destroy(&v->mu);
 	free(v);
+}
+
+int trig_valohai_set_token(struct trig_valohai *v, const char *token, char *err, size_t errlen)
+{
+	if (!token || !*token || !header_safe(token)) {
+		fail(err, errlen, "valohai backend: the new token is empty or holds characters "
+		     "that cannot go into a header");
+		return -1;
+	}
+	struct buf a = BUF_INIT;
+	buf_printf(&a, "Authorization: Token %s", token);
+	pthread_mutex_lock(&v->mu);
+	if (strcmp(token, v->token) != 0) {
+		/* The old one is kept, to be masked in answers still on the way. */
+		v->old = trig_xrealloc(v->old, (v->nold + 1) * sizeof(*v->old));
+		v->old[v->nold++] = v->token;
+		v->token = trig_xstrdup(token);
+		explicit_bzero(v->auth, strlen(v->auth));
+		free(v->auth);
+		v->auth = buf_detach(&a);
+	}
+	pthread_mutex_unlock(&v->mu);
+	if (a.data) {
+		explicit_bzero(a.data, a.len);
+		buf_release(&a);
+	}
+	return 0;
+}
+
+void trig_valohai_cancel(struct trig_valohai *v)
+{
+	if (v)
+		atomic_store(&v->cancelled, true);
+}
+
+bool trig_valohai_cancelled(struct trig_valohai *v)
+{
+	return v && atomic_load(&v->cancelled);
 }
 
 /* ------------------------------------------------------------ JSON writing */
@@ -725,7 +801,7 @@ static void add_template(struct buf *b, const struct trig_step *step, const char
 /* Uploads the payload as a datum: make_upload, the upload itself (a PUT,
  * or a form POST when make_upload answers "fields", as S3's presigned
  * POST), finalize.  uri gets "datum://ID". */
-static int upload_payload(const struct trig_valohai *v, const char *key, const void *data,
+static int upload_payload(struct trig_valohai *v, const char *key, const void *data,
 			  size_t len, char *uri, size_t urilen, char *err, size_t errlen)
 {
 	struct buf body = BUF_INIT, ans = BUF_INIT, ikey = BUF_INIT, up = BUF_INIT, path = BUF_INIT;
@@ -1142,7 +1218,7 @@ static void add_template_over(struct buf *b, const struct trig_json_value *tpl,
 }
 
 /* The id of the latest pipeline titled name, into id[len]. */
-static int find_latest(const struct trig_valohai *v, const char *name, char *id, size_t len,
+static int find_latest(struct trig_valohai *v, const char *name, char *id, size_t len,
 		       char *err, size_t errlen)
 {
 	struct buf path = BUF_INIT, ans = BUF_INIT;
@@ -1463,6 +1539,10 @@ int trig_valohai_wait(struct trig_valohai *v, bool pipeline, const char *id, int
 		int64_t d = poll_ms;
 		if (timeout_ms > 0 && waited + d > timeout_ms)
 			d = timeout_ms - waited;
-		sleep_ms(d);
+		if (!sleep_ms(v, d)) {
+			fail(err, errlen, "stopped waiting for %s '%s': the server is stopping",
+			     pipeline ? "pipeline" : "execution", id);
+			return -1;
+		}
 	}
 }

@@ -36,7 +36,8 @@
  * into caller-provided structures; struct trig_valohai_status's metadata is
  * a buffer the caller releases with trig_valohai_status_release().
  *
- * Thread-safety: after trig_valohai_new() returns, the handle is read-only;
+ * Thread-safety: after trig_valohai_new() returns, the handle changes only
+ * through trig_valohai_set_token() (under a lock) and trig_valohai_cancel();
  * every other function may be called from any number of threads at once
  * (each call uses its own libcurl easy handle).  trig_valohai_free() must
  * come after every call has returned.  Calls block (network, retries,
@@ -70,6 +71,16 @@ struct trig_valohai;
 struct trig_valohai *trig_valohai_new(const struct trig_valohai_config *cfg, char *err,
 				      size_t errlen);
 void trig_valohai_free(struct trig_valohai *v);         /* NULL: nothing */
+
+/* Key rotation (SIGHUP): calls from now on use TOKEN; the old one is still
+ * masked in messages.  -1 (nothing changes) for an empty or unsafe token. */
+int trig_valohai_set_token(struct trig_valohai *v, const char *token, char *err, size_t errlen);
+
+/* Shutting down: waits and backoff sleeps end at once (within 0.1 s) and
+ * their calls fail with "the server is stopping"; a request in flight
+ * finishes.  trig_valohai_cancelled() tells a caller why its call failed. */
+void trig_valohai_cancel(struct trig_valohai *v);
+bool trig_valohai_cancelled(struct trig_valohai *v);
 
 /* What a creating call answers: the run's id and its web page ("" when
  * the API gave none). */

@@ -55,6 +55,7 @@ Behaviour:
                                              when given) get STATUS (0: no answer, the
                                              connection is closed), after DELAY
                                              seconds, with Retry-After when given
+        POST /_mock/tick {"seconds": 60}     change --tick from now on
         POST /_mock/reset                    forget everything (and truncate --record)
         GET  /_mock/requests                 the recorded requests, as a JSON array
     - Validation errors answer 400 with Django REST framework's shape:
@@ -83,6 +84,9 @@ class State:
         self.reset()
 
     def reset(self):
+        if not hasattr(self, "tick0"):
+            self.tick0 = self.args.tick
+        self.args.tick = self.tick0
         self.executions = {}
         self.pipelines = {}
         self.data = {}
@@ -231,6 +235,9 @@ class Handler(BaseHTTPRequestHandler):
             rule.setdefault("count", 1)
             with LOCK:
                 st.fail_rules.append(rule)
+            return self.answer(200, {"ok": True})
+        if path == "/_mock/tick" and m == "POST":
+            st.args.tick = float(json.loads(raw or b"{}").get("seconds", 0.2))
             return self.answer(200, {"ok": True})
         if path.startswith("/_mock/upload/"):
             return self.storage(path[len("/_mock/upload/"):].strip("/"), raw)

@@ -845,6 +845,69 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* Key rotation: calls after trig_valohai_set_token() use the new token;
+ * a token that cannot go into a header is refused and changes nothing. */
+START_TEST(test_token_rotation)
+{
+	reset();
+	const char *wrong = "rotated-away-7a6b5c";
+	struct trig_valohai *v = client(wrong, PROJECT, 0);
+	struct trig_valohai_run run;
+	char err[512];
+	ck_assert_int_eq(run_train(v, "rot-1", &run, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "answered 401"), "%s", err);
+	ck_assert_int_eq(trig_valohai_set_token(v, "bad\ntoken", err, sizeof(err)), -1);
+	ck_assert_int_eq(trig_valohai_set_token(v, TOKEN, err, sizeof(err)), 0);
+	ck_assert_msg(run_train(v, "rot-2", &run, err, sizeof(err)) == 0, "%s", err);
+	load_records();
+	ck_assert_int_eq(nrecs, 2);
+	rec_raw(0, "auth_ok", TRIG_JSON_FALSE, "false");
+	rec_raw(1, "auth_ok", TRIG_JSON_TRUE, "true");
+	trig_valohai_free(v);
+}
+END_TEST
+
+struct canceller {
+	struct trig_valohai *v;
+	int64_t after_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *c = arg;
+	struct timespec ts = { 0, (long)c->after_ms * 1000000L };
+	nanosleep(&ts, NULL);
+	trig_valohai_cancel(c->v);
+	return NULL;
+}
+
+/* Shutting down: a wait with no timeout and a retry backoff both end
+ * within a moment of trig_valohai_cancel(). */
+START_TEST(test_cancel)
+{
+	reset();
+	struct trig_valohai *v = client(TOKEN, PROJECT, 0);
+	struct trig_valohai_run run;
+	struct trig_valohai_status st;
+	char err[512];
+	/* An execution that stays queued for 60 s: the wait would outlast the test. */
+	mock_post("/_mock/tick", "{\"seconds\": 60}");
+	ck_assert_msg(run_train(v, "c-1", &run, err, sizeof(err)) == 0, "%s", err);
+	struct canceller c = { v, 300 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, cancel_later, &c), 0);
+	int64_t t0 = ms_now();
+	ck_assert_int_eq(trig_valohai_wait(v, false, run.id, 5000, 0, &st, err, sizeof(err)), -1);
+	int64_t took = ms_now() - t0;
+	pthread_join(th, NULL);
+	trig_valohai_status_release(&st);
+	ck_assert_msg(took < 1500, "the wait ended %lld ms after it began", (long long)took);
+	ck_assert_msg(strstr(err, "the server is stopping"), "%s", err);
+	ck_assert(trig_valohai_cancelled(v));
+	trig_valohai_free(v);
+}
+END_TEST
+
 static Suite *valohai_suite(void)
 {
 	Suite *s = suite_create("valohai");
@@ -867,6 +930,8 @@ static Suite *valohai_suite(void)
 	tcase_add_test(tc, test_copy_pipeline);
 	tcase_add_test(tc, test_fetch_repository);
 	tcase_add_test(tc, test_wait);
+	tcase_add_test(tc, test_token_rotation);
+	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
 	TCase *form = tcase_create("form");
