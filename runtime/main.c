@@ -1289,14 +1289,15 @@ static int cmd_logs(struct cli *c, int argc, char **argv)
 		case 'o': {
 			static const char *const outcomes[] = {
 				"launched", "not-matched", "rejected", "rate-limited", "replayed",
-				"disabled", "error", NULL
+				"disabled", "skipped", "error", NULL
 			};
 			bool ok = false;
 			for (const char *const *w = outcomes; *w; w++)
 				ok = ok || !strcmp(*w, optarg);
 			if (!ok)
 				return usage_error(c, "logs", "--outcome is one of launched, not-matched, "
-						   "rejected, rate-limited, replayed, disabled, error");
+						   "rejected, rate-limited, replayed, disabled, skipped, "
+						   "error");
 			lc.outcome = optarg;
 			break;
 		}
@@ -1308,7 +1309,7 @@ static int cmd_logs(struct cli *c, int argc, char **argv)
 			       "Print the audit log: every tick, request, event and manual fire.\n\n"
 			       "      --since D        only records of the last D (1h, 2d) or since an RFC 3339 time\n"
 			       "      --outcome X      launched, not-matched, rejected, rate-limited, replayed,\n"
-			       "                       disabled or error\n"
+			       "                       disabled, skipped or error\n"
 			       "      --json           the records as they are stored, one JSON object per line\n"
 			       "  -f, --follow         keep printing records as they are written\n%s",
 			       c->prog, state_help);
