@@ -120,22 +120,26 @@ exec 3>"$RESULTS"
 {
 	echo "# journalled launches, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "# 1. wrk -t1 -c$CONNECTIONS -d${DURATION}s POST /hooks/go (step \`true\`, local backend)"
-	printf '%-8s %12s %10s %10s %10s %12s\n' workers launches/s p99-ms launches syncs syncs/launch
+	echo "#    launches/s: launches journalled (202) per second; 503: refused while the 10,000"
+	echo "#    waiting executions filled the queue (the step runs slower than launches come)"
+	printf '%-8s %12s %10s %10s %10s %12s %8s\n' workers launches/s p99-ms launches syncs \
+		syncs/launch 503
 } >&3
 
 for w in $WORKERS; do
 	start --workers "$w"
 	wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s post.lua --latency \
 		"http://127.0.0.1:$PORT/hooks/go" > wrk.txt 2>&1 || die "wrk failed: $(cat wrk.txt)"
-	rps=$(awk '/^Requests\/sec/ { print $2 }' wrk.txt)
 	p99=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
 		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.2f", v }' wrk.txt)
 	bad=$(awk '/Non-2xx/ { print $5 }' wrk.txt)
-	[ -z "$bad" ] || die "$bad answers were not 2xx"
 	begins=$(metric trig_journal_launches_total)
 	syncs=$(metric trig_journal_syncs_total)
-	printf '%-8s %12s %10s %10s %10s %12s\n' "$w" "$rps" "$p99" "$begins" "$syncs" \
-		"$(awk -v s="$syncs" -v b="$begins" 'BEGIN { printf "%.3f", b ? s / b : 0 }')" >&3
+	printf '%-8s %12s %10s %10s %10s %12s %8s\n' "$w" \
+		"$(awk -v b="$begins" -v d="$DURATION" 'BEGIN { printf "%.1f", b / d }')" "$p99" \
+		"$begins" "$syncs" \
+		"$(awk -v s="$syncs" -v b="$begins" 'BEGIN { printf "%.3f", b ? s / b : 0 }')" \
+		"${bad:-0}" >&3
 	stop
 done
 

@@ -88,6 +88,8 @@ struct trig_local {
 	size_t nqueued;
 	unsigned nrunning;              /* in execute(): workers and trig_local_run() */
 	struct job *active;             /* every job from submit to done */
+	struct job **byid;              /* the same, hashed by id (chains through hnext) */
+	size_t nbyid, nactive;          /* buckets (a power of two), jobs */
 	bool stopping;
 	atomic_int kill_sig;            /* 0, SIGTERM or SIGKILL once stop() kills */
 	pthread_t *workers;
@@ -101,6 +103,7 @@ struct kvcopy {
 struct job {
 	struct job *next;                       /* queue */
 	struct job *aprev, *anext;              /* l->active */
+	struct job *hnext;                      /* l->byid's chain */
 	char *id, *launch_id, *trigger, *step_name, *title, *commit;
 	char *dir;                              /* absolute */
 	char *command;                          /* NULL when error */
@@ -2582,12 +2585,32 @@ static void fill_result(struct trig_exec_result *r, const struct job *j, const s
 
 /* ------------------------------------------------------------ the queue */
 
+/* The active jobs are a list (for stop) and a hash table by id (for the
+ * duplicate check of each submit: with 10,000 queued, a scan of the list
+ * was most of a submit's cost).  FNV-1a; the table doubles at load 1. */
+static size_t id_hash(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+	return (size_t)h;
+}
+
 static struct job *active_find(struct trig_local *l, const char *id)
 {
-	for (struct job *j = l->active; j; j = j->anext)
+	if (!l->nbyid)
+		return NULL;
+	for (struct job *j = l->byid[id_hash(id) & (l->nbyid - 1)]; j; j = j->hnext)
 		if (!strcmp(j->id, id))
 			return j;
 	return NULL;
+}
+
+static void byid_insert(struct job **tab, size_t n, struct job *j)
+{
+	struct job **b = &tab[id_hash(j->id) & (n - 1)];
+	j->hnext = *b;
+	*b = j;
 }
 
 static void active_add(struct trig_local *l, struct job *j)
@@ -2597,6 +2620,17 @@ static void active_add(struct trig_local *l, struct job *j)
 	if (l->active)
 		l->active->aprev = j;
 	l->active = j;
+	if (l->nactive + 1 > l->nbyid) {
+		size_t n = l->nbyid ? l->nbyid * 2 : 64;
+		struct job **tab = trig_xcalloc(n, sizeof(*tab));
+		for (struct job *k = l->active->anext; k; k = k->anext)
+			byid_insert(tab, n, k);
+		free(l->byid);
+		l->byid = tab;
+		l->nbyid = n;
+	}
+	byid_insert(l->byid, l->nbyid, j);
+	l->nactive++;
 }
 
 static void active_remove(struct trig_local *l, struct job *j)
@@ -2608,6 +2642,12 @@ static void active_remove(struct trig_local *l, struct job *j)
 	if (j->anext)
 		j->anext->aprev = j->aprev;
 	j->aprev = j->anext = NULL;
+	struct job **p = &l->byid[id_hash(j->id) & (l->nbyid - 1)];
+	while (*p != j)
+		p = &(*p)->hnext;
+	*p = j->hnext;
+	j->hnext = NULL;
+	l->nactive--;
 }
 
 static void *worker_main(void *arg)
@@ -2806,6 +2846,7 @@ static void kill_running(struct trig_local *l, int sig)
 
 static void local_free(struct trig_local *l)
 {
+	free(l->byid);
 	if (l->workdir_fd >= 0)
 		close(l->workdir_fd);
 	if (l->execs_fd >= 0)
