@@ -47,6 +47,15 @@ struct trig_http {
 	bool token_set;
 	uint8_t token_digest[32];       /* SHA-256 of the admin token */
 	atomic_uint_fast64_t ev_requests[EV_OUTCOMES];
+	/* Launches: a request that launches is suspended and handed to these
+	 * threads, which wait for the journal's sync (many together: group
+	 * commit) while the HTTP threads go on serving. */
+	pthread_mutex_t lmu;
+	pthread_cond_t lcv;
+	struct hreq *lhead, *ltail;     /* waiting to be launched */
+	bool lstop;
+	pthread_t *lthreads;
+	unsigned nlthreads;
 };
 
 /* One request in flight: made by the URI callback, freed when it ends. */
@@ -62,6 +71,21 @@ struct hreq {
 	int mode;                       /* Q_* */
 	char *event_type;               /* /events/TYPE: TYPE; /events: NULL */
 	char *launch_id;                /* run-info */
+	/* A launch on a launch thread: the connection is suspended, the
+	 * judged request waits in w, the answer comes back in resp. */
+	struct MHD_Connection *conn;
+	struct wreq *w;
+	bool async;                     /* answer() keeps the response in resp */
+	struct MHD_Response *resp;
+	unsigned resp_status;
+	struct hreq *lnext;
+};
+
+/* A webhook request being judged and launched: the request model and the
+ * conditions' verdict, on the heap so that a launch thread can finish it. */
+struct wreq {
+	struct trig_request r;
+	struct trig_eval e;
 };
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
@@ -100,9 +124,26 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **state,
 	free(q->event_type);
 	free(q->launch_id);
 	free(q->uri);
+	if (q->resp)
+		MHD_destroy_response(q->resp);
 	free(q);
 	*state = NULL;
 	atomic_fetch_sub(&h->inflight, 1);
+}
+
+/* Queues response R (and lets go of it); on a launch thread, where the
+ * connection is suspended, keeps it for the HTTP thread to queue. */
+static enum MHD_Result queue_or_keep(struct MHD_Connection *c, struct hreq *q, unsigned status,
+				     struct MHD_Response *r)
+{
+	if (q && q->async) {
+		q->resp = r;
+		q->resp_status = status;
+		return MHD_YES;
+	}
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 static enum MHD_Result answer(struct MHD_Connection *c, struct hreq *q, unsigned status,
@@ -123,9 +164,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, struct hreq *q, unsigned
 		snprintf(ra, sizeof(ra), "%lld", (long long)retry_after);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return queue_or_keep(c, q, status, r);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, struct hreq *q, unsigned status,
@@ -215,37 +254,51 @@ static enum MHD_Result respond(struct MHD_Connection *c, struct hreq *q, const s
 		MHD_add_response_header(r, a->headers[i].name, v.data ? v.data : "");
 		buf_release(&v);
 	}
-	enum MHD_Result ret = MHD_queue_response(c, (unsigned)(a->status ? a->status : 200), r);
-	MHD_destroy_response(r);
-	return ret;
+	return queue_or_keep(c, q, (unsigned)(a->status ? a->status : 200), r);
 }
 
-/* The whole request is in: judge it, launch, answer. */
+static enum MHD_Result launch_judged(struct trig_http *h, struct MHD_Connection *c,
+				     struct hreq *q, struct wreq *w);
+
+static void wreq_free(struct wreq *w)
+{
+	if (!w)
+		return;
+	trig_eval_release(&w->e);
+	trig_request_release(&w->r);
+	free(w);
+}
+
+/* The whole request is in: judge it, then launch (on a launch thread,
+ * the connection suspended meanwhile) and answer. */
 static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, struct hreq *q,
 			       const char *method)
 {
 	const struct trig_trigger *t = q->t;
-	struct trig_request r;
-	trig_request_init(&r);
+	struct wreq *w = trig_xcalloc(1, sizeof(*w));
+	struct trig_request *r = &w->r;
+	trig_request_init(r);
 	enum MHD_Result ret;
-	if (trig_request_set_target(&r, method, q->uri) != 0) {
-		audit(h, q, &r, "error", 400, NULL, "the query string is malformed");
+	if (trig_request_set_target(r, method, q->uri) != 0) {
+		audit(h, q, r, "error", 400, NULL, "the query string is malformed");
 		ret = reply_error(c, q, MHD_HTTP_BAD_REQUEST, "bad request");
-		goto out;
+		trig_request_release(r);
+		free(w);
+		return ret;
 	}
-	MHD_get_connection_values_n(c, MHD_HEADER_KIND, add_header, &r);
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, add_header, r);
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	trig_request_set_remote(&r, ci ? ci->client_addr : NULL);
-	trig_request_set_body(&r, q->body.data ? q->body.data : "", q->body.len);
+	trig_request_set_remote(r, ci ? ci->client_addr : NULL);
+	trig_request_set_body(r, q->body.data ? q->body.data : "", q->body.len);
 
-	struct trig_eval e;
-	enum trig_verdict v = trig_guard_eval(h->cfg.guard, t, &r, trig_now_ms(), true, &e, NULL, NULL);
+	struct trig_eval *e = &w->e;
+	enum trig_verdict v = trig_guard_eval(h->cfg.guard, t, r, trig_now_ms(), true, e, NULL, NULL);
 	if (v == TRIG_VERDICT_PASS)
-		v = trig_eval_payload(h->cfg.guard, t, &r, &e);
+		v = trig_eval_payload(h->cfg.guard, t, r, e);
 	if (v != TRIG_VERDICT_PASS) {
 		int status = status_of(t, v);
-		audit(h, q, &r, v == TRIG_VERDICT_BAD_REQUEST ? "error" : trig_verdict_outcome(v), status,
-		      e.failed, e.reason);
+		audit(h, q, r, v == TRIG_VERDICT_BAD_REQUEST ? "error" : trig_verdict_outcome(v), status,
+		      e->failed, e->reason);
 		if (v == TRIG_VERDICT_NOT_MATCHED) {
 			struct buf b = BUF_INIT;
 			buf_adds(&b, "{\"trigger\":");
@@ -261,17 +314,48 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 			char body[64];
 			snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", words[v]);
 			ret = answer(c, q, (unsigned)status, "application/json", body, strlen(body), NULL,
-				   v == TRIG_VERDICT_RATE_LIMITED ? e.retry_after_s : 0);
+				   v == TRIG_VERDICT_RATE_LIMITED ? e->retry_after_s : 0);
 		}
-		trig_eval_release(&e);
-		goto out;
+		wreq_free(w);
+		return ret;
 	}
+	if (h->nlthreads) {
+		/* To a launch thread: this HTTP thread does not wait for the
+		 * journal's sync.  The answer comes back through resp. */
+		q->w = w;
+		q->conn = c;
+		q->async = true;
+		MHD_suspend_connection(c);
+		pthread_mutex_lock(&h->lmu);
+		q->lnext = NULL;
+		if (h->ltail)
+			h->ltail->lnext = q;
+		else
+			h->lhead = q;
+		h->ltail = q;
+		pthread_cond_signal(&h->lcv);
+		pthread_mutex_unlock(&h->lmu);
+		return MHD_YES;
+	}
+	ret = launch_judged(h, c, q, w);
+	wreq_free(w);
+	return ret;
+}
 
+/* Launches a request its conditions passed, and answers it (or, on a
+ * launch thread, prepares the answer). */
+static enum MHD_Result launch_judged(struct trig_http *h, struct MHD_Connection *c,
+				     struct hreq *q, struct wreq *w)
+{
+	const struct trig_trigger *t = q->t;
+	struct trig_request *r = &w->r;
+	struct trig_eval *e = &w->e;
+	enum MHD_Result ret;
 	struct trig_render_ctx values;
-	trig_eval_render_ctx(&e, &r, &values);
+	trig_eval_render_ctx(e, r, &values);
 	struct trig_launch_req lr = {
 		.trigger = t, .kind = TRIG_LAUNCH_WEBHOOK, .started_us = q->started_us,
-		.payload = r.body, .payload_len = r.body_len, .values = &values, .request_id = q->id,
+		.payload = r->body, .payload_len = r->body_len, .values = &values, .request_id = q->id,
 	};
 	struct trig_launch_info info;
 	char err[512];
@@ -279,7 +363,7 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 	if (lrc > 0) {
 		/* max-concurrent, when-busy: skip.  trig_launch wrote the audit
 		 * record; the request was fine, nothing is to be tried again. */
-		trig_guard_undo(h->cfg.guard, t, &e);
+		trig_guard_undo(h->cfg.guard, t, e);
 		q->outcome = "skipped";
 		struct buf b = BUF_INIT;
 		buf_adds(&b, "{\"trigger\":");
@@ -287,21 +371,18 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 		buf_adds(&b, ",\"launched\":false,\"reason\":\"busy\"}\n");
 		ret = answer(c, q, MHD_HTTP_OK, "application/json", b.data, b.len, NULL, 0);
 		buf_release(&b);
-		trig_eval_release(&e);
-		goto out;
+		return ret;
 	}
 	if (lrc != 0) {
 		/* trig_launch wrote the audit record; nothing was launched, so a
 		 * 503 tells the sender to try again (a full queue: later). */
 		int e0 = errno;
 		trig_error("request %s (trigger '%s'): %s", q->id, t->name, err);
-		trig_guard_undo(h->cfg.guard, t, &e);
+		trig_guard_undo(h->cfg.guard, t, e);
 		q->outcome = "error";
 		static const char busy[] = "{\"error\":\"the launch could not be accepted\"}\n";
-		ret = answer(c, q, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", busy,
-			     sizeof(busy) - 1, NULL, e0 == EAGAIN || e0 == EBUSY ? 5 : 0);
-		trig_eval_release(&e);
-		goto out;
+		return answer(c, q, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", busy,
+			      sizeof(busy) - 1, NULL, e0 == EAGAIN || e0 == EBUSY ? 5 : 0);
 	}
 	q->outcome = "launched";
 	const struct trig_action *resp = NULL;
@@ -313,19 +394,43 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 		values.launch_id = info.id;
 		values.lookup = trig_launch_info_lookup;     /* actions.NAME.id */
 		values.lookup_ctx = &info;
-		ret = respond(c, q, resp, &values);
-	} else {
-		struct buf b = BUF_INIT;
-		buf_adds(&b, "{\"trigger\":");
-		buf_json_cstr(&b, t->name);
-		buf_printf(&b, ",\"launch\":\"%s\"}\n", info.id);
-		ret = answer(c, q, MHD_HTTP_ACCEPTED, "application/json", b.data, b.len, NULL, 0);
-		buf_release(&b);
+		return respond(c, q, resp, &values);
 	}
-	trig_eval_release(&e);
-out:
-	trig_request_release(&r);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "{\"trigger\":");
+	buf_json_cstr(&b, t->name);
+	buf_printf(&b, ",\"launch\":\"%s\"}\n", info.id);
+	ret = answer(c, q, MHD_HTTP_ACCEPTED, "application/json", b.data, b.len, NULL, 0);
+	buf_release(&b);
 	return ret;
+}
+
+/* A launch thread: launches the requests handed to it, keeps each answer
+ * in its request and resumes its connection; the HTTP thread then sends
+ * it (handle()).  Many wait for the journal's sync together. */
+static void *launch_main(void *arg)
+{
+	struct trig_http *h = arg;
+	for (;;) {
+		pthread_mutex_lock(&h->lmu);
+		while (!h->lhead && !h->lstop)
+			pthread_cond_wait(&h->lcv, &h->lmu);
+		struct hreq *q = h->lhead;
+		if (q) {
+			h->lhead = q->lnext;
+			if (!h->lhead)
+				h->ltail = NULL;
+		}
+		pthread_mutex_unlock(&h->lmu);
+		if (!q)
+			return NULL;            /* stopping, nothing left */
+		struct wreq *w = q->w;
+		q->w = NULL;
+		if (launch_judged(h, q->conn, q, w) != MHD_YES && !q->resp)
+			q->resp_status = 0;     /* could not even make an answer: close */
+		wreq_free(w);
+		MHD_resume_connection(q->conn);
+	}
 }
 
 /* ------------------------------------------------------------ the admin token */
@@ -715,6 +820,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		}
 		return MHD_YES;
 	}
+	if (q->async) {
+		/* Resumed: the launch thread left the answer (none: close). */
+		q->async = false;
+		if (!q->resp)
+			return MHD_NO;
+		enum MHD_Result ret = MHD_queue_response(c, q->resp_status, q->resp);
+		MHD_destroy_response(q->resp);
+		q->resp = NULL;
+		return ret;
+	}
 	if (*upload_size) {
 		if (q->body.len + *upload_size > q->limit) {
 			/* A chunked body grew past the limit.  libmicrohttpd takes no
@@ -791,6 +906,22 @@ bad:
 	return -1;
 }
 
+/* Lets the launch threads finish the launches queued, then joins them. */
+static void launch_threads_stop(struct trig_http *h)
+{
+	pthread_mutex_lock(&h->lmu);
+	h->lstop = true;
+	pthread_cond_broadcast(&h->lcv);
+	pthread_mutex_unlock(&h->lmu);
+	for (unsigned i = 0; i < h->nlthreads; i++)
+		pthread_join(h->lthreads[i], NULL);
+	free(h->lthreads);
+	h->lthreads = NULL;
+	h->nlthreads = 0;
+	pthread_mutex_destroy(&h->lmu);
+	pthread_cond_destroy(&h->lcv);
+}
+
 struct trig_http *trig_http_start(const struct trig_project *p, const struct trig_http_config *cfg,
 				  char *err, size_t errlen)
 {
@@ -800,15 +931,10 @@ struct trig_http *trig_http_start(const struct trig_project *p, const struct tri
 		return NULL;
 	struct trig_http *h = trig_xcalloc(1, sizeof(*h));
 	h->p = p;
-	/* A request that launches waits in its thread for the journal's
-	 * fdatasync; the more wait together, the more launches one sync
-	 * covers (group commit).  So more threads than cores: 4 per core, at
-	 * least 32. */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned workers = cfg->workers ? cfg->workers
-					: ncpu > 8 ? (unsigned)ncpu * 4 : 32;
+	unsigned workers = cfg->workers ? cfg->workers : ncpu > 0 ? (unsigned)ncpu : 1;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->cfg = *cfg;
@@ -821,6 +947,30 @@ struct trig_http *trig_http_start(const struct trig_project *p, const struct tri
 		return NULL;
 	}
 	h->metrics = trig_metrics_new(p);
+	pthread_mutex_init(&h->lmu, NULL);
+	pthread_cond_init(&h->lcv, NULL);
+	if (cfg->launcher) {
+		/* The launch threads: a request that launches waits in one for
+		 * the journal's fdatasync, together with the others (group
+		 * commit), while the HTTP threads go on serving. */
+		unsigned n = cfg->launch_threads ? cfg->launch_threads : 64;
+		h->lthreads = trig_xcalloc(n, sizeof(*h->lthreads));
+		for (unsigned i = 0; i < n; i++) {
+			int e = pthread_create(&h->lthreads[i], NULL, launch_main, h);
+			if (e != 0) {
+				if (!h->nlthreads) {
+					snprintf(err, errlen, "cannot start a thread: %s", strerror(e));
+					free(h->lthreads);
+					trig_metrics_free(h->metrics);
+					pthread_mutex_destroy(&h->token_mu);
+					free(h);
+					return NULL;
+				}
+				break;
+			}
+			h->nlthreads++;
+		}
+	}
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
 				MHD_OPTION_URI_LOG_CALLBACK, uri_cb, h,
 				MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
@@ -834,6 +984,7 @@ struct trig_http *trig_http_start(const struct trig_project *p, const struct tri
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen,
 			 errno ? strerror(errno) : "libmicrohttpd refused to start");
+		launch_threads_stop(h);
 		trig_metrics_free(h->metrics);
 		pthread_mutex_destroy(&h->token_mu);
 		OPENSSL_cleanse(h->token_digest, sizeof(h->token_digest));
@@ -864,6 +1015,10 @@ void trig_http_stop(struct trig_http *h)
 	if (atomic_load(&h->inflight))
 		trig_warn("%u requests still in flight after 10s; closing them",
 			  atomic_load(&h->inflight));
+	/* The launch threads finish what they were handed (each launch is
+	 * journalled or refused, and its connection resumed) before the
+	 * daemon, which must not stop with a connection suspended. */
+	launch_threads_stop(h);
 	MHD_stop_daemon(h->d);
 	trig_metrics_free(h->metrics);
 	pthread_mutex_destroy(&h->token_mu);

@@ -12,8 +12,14 @@
  * action.  Every request gets an id (X-Request-Id) and, for a webhook, an
  * audit record.  Limits: connections, connection timeout (slow clients),
  * 32 KiB of header memory per connection.  The server runs a thread pool
- * on epoll; trig_http_stop() stops accepting, waits (up to 10 s) for the
- * requests in flight to be answered, then closes every connection.
+ * on epoll (one thread per core).  A request that launches is suspended
+ * and handed to a launch thread (64 by default), which journals it and
+ * waits for the sync together with the others (one fdatasync covers them
+ * all: group commit), then resumes the connection with its answer; the
+ * HTTP threads never wait on the disk.  trig_http_stop() stops accepting,
+ * waits (up to 10 s) for the requests in flight to be answered (the
+ * launch threads finish those handed to them), then closes every
+ * connection.
  *
  * Events (SPEC.md §2.4, docs/events.md): POST /events (the type from the
  * body) and POST /events/TYPE hand a notification event to the dispatcher
@@ -46,7 +52,8 @@
 
 struct trig_http_config {
 	const char *listen;             /* "HOST:PORT", "[V6]:PORT" or ":PORT" */
-	unsigned workers;               /* threads; 0: 4 per core, at least 32 */
+	unsigned workers;               /* HTTP threads; 0: one per core */
+	unsigned launch_threads;        /* threads that journal launches; 0: 64 */
 	unsigned max_connections;       /* 0: 1024 */
 	unsigned timeout_s;             /* idle connection timeout; 0: 30 */
 	/* Webhooks (all NULL: only /healthz is served). */
