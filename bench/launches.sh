@@ -10,9 +10,9 @@
 #    connections, DURATION seconds) posts to it; every 202 is a launch
 #    journalled and fdatasync'ed before the answer.  The server's /metrics
 #    gives the journal's begin records and fdatasync calls: group commit
-#    makes one sync cover the begins of every request waiting for it.  Run
-#    for each --workers value in WORKERS (default "2 8 32"; 2 is one per
-#    core here).
+#    makes one sync cover the begins of every request waiting for it (the
+#    server's launch threads wait together; the HTTP threads do not wait).
+#    ROUNDS runs (default 3), each on a fresh state folder.
 # 2. Memory.  The same server with a step that sleeps and max-parallel 1:
 #    QUEUED (default 10,000) launches are posted (8 client threads, python3),
 #    all acknowledged and queued behind the one running; the server's RSS is
@@ -21,7 +21,7 @@
 #    at most 10,000 executions waiting, and a launch it could not queue is
 #    refused before it is acknowledged).
 #
-# Settings: DURATION (8), CONNECTIONS (32), WORKERS ("2 8 32"), QUEUED
+# Settings: DURATION (8), CONNECTIONS (32), ROUNDS (3), QUEUED
 # (10000), BENCH_WORK (default build/bench/launches), BENCH_RESULTS (default
 # bench/results-launches.txt).
 set -eu
@@ -32,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${TRIGC:=$TRIG_BUILD/bin/trigc}"
 DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-32}
-WORKERS=${WORKERS:-2 8 32}
+ROUNDS=${ROUNDS:-3}
 QUEUED=${QUEUED:-10000}
 WORK=${BENCH_WORK:-$TRIG_BUILD/bench/launches}
 RESULTS=${BENCH_RESULTS:-$here/results-launches.txt}
@@ -122,12 +122,12 @@ exec 3>"$RESULTS"
 	echo "# 1. wrk -t1 -c$CONNECTIONS -d${DURATION}s POST /hooks/go (step \`true\`, local backend)"
 	echo "#    launches/s: launches journalled (202) per second; 503: refused while the 10,000"
 	echo "#    waiting executions filled the queue (the step runs slower than launches come)"
-	printf '%-8s %12s %10s %10s %10s %12s %8s\n' workers launches/s p99-ms launches syncs \
+	printf '%-8s %12s %10s %10s %10s %12s %8s\n' round launches/s p99-ms launches syncs \
 		syncs/launch 503
 } >&3
 
-for w in $WORKERS; do
-	start --workers "$w"
+for w in $(seq "$ROUNDS"); do
+	start
 	wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s post.lua --latency \
 		"http://127.0.0.1:$PORT/hooks/go" > wrk.txt 2>&1 || die "wrk failed: $(cat wrk.txt)"
 	p99=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
@@ -163,7 +163,7 @@ for t in ts: t.start()
 for t in ts: t.join()
 print(" ".join("%d:%d" % kv for kv in sorted(codes.items())))
 PY
-start --workers 8 --max-parallel 1
+start --max-parallel 1
 before=$(rss)
 t0=$(date +%s.%N)
 codes1=$(python3 pile.py "$PORT" "$QUEUED")
@@ -172,7 +172,7 @@ after=$(rss)
 codes2=$(python3 pile.py "$PORT" "$QUEUED")
 again=$(rss)
 {
-	echo "# 2. $QUEUED launches of a step that sleeps, max-parallel 1, --workers 8"
+	echo "# 2. $QUEUED launches of a step that sleeps, max-parallel 1"
 	echo "#    answers: $codes1 in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s;" \
 	     "a second batch of $QUEUED: $codes2"
 	printf '%-34s %10s\n' "rss-kB" ""
