@@ -319,14 +319,14 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 		wreq_free(w);
 		return ret;
 	}
-	if (h->nlthreads) {
+	pthread_mutex_lock(&h->lmu);
+	if (h->nlthreads && !h->lstop) {
 		/* To a launch thread: this HTTP thread does not wait for the
 		 * journal's sync.  The answer comes back through resp. */
 		q->w = w;
 		q->conn = c;
 		q->async = true;
 		MHD_suspend_connection(c);
-		pthread_mutex_lock(&h->lmu);
 		q->lnext = NULL;
 		if (h->ltail)
 			h->ltail->lnext = q;
@@ -337,6 +337,9 @@ static enum MHD_Result webhook(struct trig_http *h, struct MHD_Connection *c, st
 		pthread_mutex_unlock(&h->lmu);
 		return MHD_YES;
 	}
+	pthread_mutex_unlock(&h->lmu);
+	/* No launch threads (or they have stopped: the server is stopping
+	 * and a keep-alive connection sent one more): launch here. */
 	ret = launch_judged(h, c, q, w);
 	wreq_free(w);
 	return ret;
@@ -917,9 +920,9 @@ static void launch_threads_stop(struct trig_http *h)
 		pthread_join(h->lthreads[i], NULL);
 	free(h->lthreads);
 	h->lthreads = NULL;
+	pthread_mutex_lock(&h->lmu);
 	h->nlthreads = 0;
-	pthread_mutex_destroy(&h->lmu);
-	pthread_cond_destroy(&h->lcv);
+	pthread_mutex_unlock(&h->lmu);
 }
 
 struct trig_http *trig_http_start(const struct trig_project *p, const struct trig_http_config *cfg,
@@ -985,6 +988,8 @@ struct trig_http *trig_http_start(const struct trig_project *p, const struct tri
 		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen,
 			 errno ? strerror(errno) : "libmicrohttpd refused to start");
 		launch_threads_stop(h);
+		pthread_mutex_destroy(&h->lmu);
+		pthread_cond_destroy(&h->lcv);
 		trig_metrics_free(h->metrics);
 		pthread_mutex_destroy(&h->token_mu);
 		OPENSSL_cleanse(h->token_digest, sizeof(h->token_digest));
@@ -1020,6 +1025,8 @@ void trig_http_stop(struct trig_http *h)
 	 * daemon, which must not stop with a connection suspended. */
 	launch_threads_stop(h);
 	MHD_stop_daemon(h->d);
+	pthread_mutex_destroy(&h->lmu);
+	pthread_cond_destroy(&h->lcv);
 	trig_metrics_free(h->metrics);
 	pthread_mutex_destroy(&h->token_mu);
 	OPENSSL_cleanse(h->token_digest, sizeof(h->token_digest));

@@ -63,6 +63,7 @@ struct ract {                   /* a rendered action */
 	const struct trig_action *def;  /* its definition in the trigger */
 	char run_id[TRIG_ID_MAX + 96];  /* execution or pipeline id (Valohai's: longer) */
 	bool rendered;                  /* false: deferred, rendered when reached */
+	bool created;                   /* execution_created emitted */
 	struct trig_kv *captured;       /* deferred: the values its templates read */
 	size_t ncaptured;
 	const struct trig_step *step;
@@ -135,9 +136,13 @@ struct trig_launcher {
 	unsigned counts[4];             /* ended executions by status */
 	unsigned failed_actions;        /* other actions that failed or could not start */
 	unsigned submitted;             /* runs created on Valohai */
+	uint64_t live_bytes;            /* payloads of the launches not ended */
 };
 
 #define MAX_BUSY_QUEUE 10000
+/* The payloads the launches in progress keep (a queued execution keeps a
+ * copy too): a launch beyond it is refused before it is acknowledged. */
+#define MAX_LIVE_BYTES ((uint64_t)256 << 20)
 
 static const char *const kind_names[] = { "schedule", "fire", "webhook", "event" };
 static const char *const action_names[] = {
@@ -691,6 +696,7 @@ static void launch_finish(struct launch *la)
 	if (la->next)
 		la->next->prev = la->prev;
 	l->running[ti]--;
+	l->live_bytes -= la->payload_len;
 	if (la->admitted) {
 		l->active[ti]--;
 		struct busy_queue *q = &l->queues[ti];
@@ -1340,8 +1346,25 @@ static int copy_request(struct launch *la, struct ract *a, struct trig_pipeline_
 	return 0;
 }
 
-/* Starts action I asynchronously on the local backend: 0, or -1 (the
- * action is marked failed; *stopping when the server is stopping). */
+/* An execution the backend's full queue refused: tried again every half
+ * second, with the launch's reference the attempt held. */
+static void *retry_main(void *arg)
+{
+	struct act_ctx *ec = arg;
+	struct launch *la = ec->launch;
+	size_t i = ec->index;
+	free(ec);
+	struct timespec ts = { 0, 500 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	dispatch(la, i, false);
+	launch_unref(la);
+	return NULL;
+}
+
+/* Starts action I asynchronously on the local backend: 0; 1 when it will
+ * be tried again (the backend's queue is full: retry_main() goes on with
+ * the chain); -1 when it failed (marked so; la->stopped when the server
+ * is stopping). */
 static int start_local(struct launch *la, size_t i)
 {
 	struct trig_launcher *l = la->l;
@@ -1365,7 +1388,10 @@ static int start_local(struct launch *la, size_t i)
 			.payload_len = la->payload_len, .title = a->title, .commit = a->commit,
 			.timeout_ms = a->timeout_ms, .started = exec_started,
 		};
-		emit(la, a, "execution_created", NULL, NULL, NULL, "created", -1, 0, 0);
+		if (!a->created) {
+			a->created = true;
+			emit(la, a, "execution_created", NULL, NULL, NULL, "created", -1, 0, 0);
+		}
 		rc = trig_local_submit(l->cfg.local, &rq, exec_done, ec);
 		e = errno;
 	} else if (!l->cfg.pipelines) {
@@ -1397,6 +1423,27 @@ static int start_local(struct launch *la, size_t i)
 	}
 	if (rc == 0)
 		return 0;
+	if (e == EAGAIN && a->kind == TRIG_ACTION_RUN_EXECUTION) {
+		/* The queue filled since the launch was accepted (it was not
+		 * full then): an acknowledged launch waits for room, it does
+		 * not fail for it.  The chain goes on from retry_main(). */
+		pthread_attr_t attr;
+		pthread_t th;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_mutex_lock(&l->mu);
+		la->active--;
+		a->status = ACT_PENDING;        /* ec's reference goes to the retry */
+		pthread_mutex_unlock(&l->mu);
+		if (pthread_create(&th, &attr, retry_main, ec) == 0) {
+			pthread_attr_destroy(&attr);
+			return 1;
+		}
+		pthread_attr_destroy(&attr);
+		pthread_mutex_lock(&l->mu);
+		la->active++;
+		pthread_mutex_unlock(&l->mu);
+	}
 	free(ec);
 	if (!err[0])
 		snprintf(err, sizeof(err), "%s", e == EAGAIN ? "the execution queue is full"
@@ -1462,7 +1509,10 @@ static void dispatch(struct launch *la, size_t from, bool failed)
 		if (!blocking) {
 			if (!a->rendered)
 				render_deferred(la, i);
-			if (start_local(la, i) != 0)
+			int rc = start_local(la, i);
+			if (rc > 0)
+				return;         /* retry_main() goes on from i */
+			if (rc < 0)
 				failed = true;
 			continue;
 		}
@@ -1501,7 +1551,7 @@ static void start_admitted(struct launch *la)
 /* Registers a journalled launch, with one reference for the caller.
  * Returns true when it may start now; false when it waits in its
  * trigger's queue (max-concurrent), which holds a second reference. */
-static bool launch_register(struct trig_launcher *l, struct launch *la)
+static bool launch_register(struct trig_launcher *l, struct launch *la, bool reserved)
 {
 	const struct trig_trigger *t = la->trigger;
 	size_t ti = trigger_index(l, t);
@@ -1510,11 +1560,14 @@ static bool launch_register(struct trig_launcher *l, struct launch *la)
 	la->refs = 1;
 	l->inflight++;
 	l->running[ti]++;
+	l->live_bytes += la->payload_len;
 	la->next = l->live;
 	if (l->live)
 		l->live->prev = la;
 	l->live = la;
-	if (t->max_concurrent && l->active[ti] >= t->max_concurrent) {
+	if (reserved) {
+		la->admitted = true;    /* its slot was taken by reserve() */
+	} else if (t->max_concurrent && l->active[ti] >= t->max_concurrent) {
 		struct busy_queue *q = &l->queues[ti];
 		if (q->tail)
 			q->tail->qnext = la;
@@ -1533,24 +1586,42 @@ static bool launch_register(struct trig_launcher *l, struct launch *la)
 }
 
 /* max-concurrent: whether trigger T can take one more launch now (skip)
- * or in its queue (queue). */
-static bool busy(struct trig_launcher *l, const struct trig_trigger *t)
+ * or in its queue (queue).  For skip, a launch that may go takes its slot
+ * at once (*reserved), so two at the same moment cannot both have it. */
+static bool busy(struct trig_launcher *l, const struct trig_trigger *t, bool *reserved)
 {
+	*reserved = false;
 	if (!t->max_concurrent)
 		return false;
 	size_t ti = trigger_index(l, t);
 	pthread_mutex_lock(&l->mu);
-	bool full = t->when_busy == TRIG_BUSY_SKIP ? l->active[ti] >= t->max_concurrent
-						    : l->queues[ti].len >= MAX_BUSY_QUEUE;
+	bool full;
+	if (t->when_busy == TRIG_BUSY_SKIP) {
+		full = l->active[ti] >= t->max_concurrent;
+		if (!full) {
+			l->active[ti]++;
+			*reserved = true;
+		}
+	} else {
+		full = l->queues[ti].len >= MAX_BUSY_QUEUE;
+	}
 	pthread_mutex_unlock(&l->mu);
 	return full;
+}
+
+static void unreserve(struct trig_launcher *l, const struct trig_trigger *t)
+{
+	pthread_mutex_lock(&l->mu);
+	l->active[trigger_index(l, t)]--;
+	pthread_mutex_unlock(&l->mu);
 }
 
 int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 		struct trig_launch_info *info, char *err, size_t errlen)
 {
 	const struct trig_trigger *t = req->trigger;
-	if (busy(l, t)) {
+	bool reserved;
+	if (busy(l, t, &reserved)) {
 		bool skip = t->when_busy == TRIG_BUSY_SKIP;
 		snprintf(err, errlen, skip ? "%u launches of the trigger are running (max-concurrent)"
 					   : "%u launches of the trigger are waiting (max-concurrent)",
@@ -1560,17 +1631,26 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 		errno = EBUSY;
 		return skip ? 1 : -1;
 	}
-	if (!valohai(l) && l->cfg.local && trig_local_full(l->cfg.local)) {
-		for (uint32_t i = 0; i < t->nactions; i++)
-			if (is_run(t->actions[i].kind)) {
-				/* Refused now, before it is acknowledged, rather than
-				 * accepted with an execution that cannot be queued. */
-				snprintf(err, errlen, "the execution queue is full: try again later");
-				trig_launcher_audit(l, t, req->kind, "error", req->tick, NULL, err,
-						    req->started_us);
-				errno = EAGAIN;
-				return -1;
-			}
+	bool runs = false;
+	for (uint32_t i = 0; i < t->nactions; i++)
+		runs = runs || is_run(t->actions[i].kind);
+	const char *full = NULL;
+	if (runs && !valohai(l) && l->cfg.local && trig_local_full(l->cfg.local))
+		full = "the execution queue is full: try again later";
+	pthread_mutex_lock(&l->mu);
+	if (!full && l->live_bytes + req->payload_len > MAX_LIVE_BYTES)
+		full = "the payloads of the launches in progress fill their memory budget: "
+		       "try again later";
+	pthread_mutex_unlock(&l->mu);
+	if (full) {
+		/* Refused now, before it is acknowledged, rather than accepted
+		 * with an execution that cannot be queued. */
+		snprintf(err, errlen, "%s", full);
+		trig_launcher_audit(l, t, req->kind, "error", req->tick, NULL, err, req->started_us);
+		if (reserved)
+			unreserve(l, t);
+		errno = EAGAIN;
+		return -1;
 	}
 	struct launch *la = launch_new(l, t, t->nactions);
 	trig_id_new(la->id, 'l');
@@ -1661,7 +1741,7 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 			info->nexecutions++;
 		}
 
-	bool now = launch_register(l, la);
+	bool now = launch_register(l, la, reserved);
 	if (now)
 		dispatch(la, 0, false);
 
@@ -1710,6 +1790,8 @@ int trig_launch(struct trig_launcher *l, const struct trig_launch_req *req,
 
 fail:
 	free(slots);
+	if (reserved)
+		unreserve(l, t);
 	trig_launcher_audit(l, t, req->kind, "error", req->tick, NULL, err, req->started_us);
 	launch_free(la);
 	return -1;
@@ -1986,7 +2068,7 @@ int trig_launcher_resume(struct trig_launcher *l, const char *id, const char *be
 	trig_json_query_free(q);
 	buf_release(&name);
 	trig_info("resuming launch %s of trigger '%s'", id, t->name);
-	if (launch_register(l, la))
+	if (launch_register(l, la, false))
 		dispatch(la, 0, false);
 	launch_unref(la);
 	return 0;

@@ -1982,6 +1982,11 @@ static _Noreturn void supervise(const struct sup_plan *p)
 	text[n++] = '\n';
 	if (sup_write("pid", "pid.tmp", text, n) < 0)
 		sup_fail(4, SUP_PID_FILE);
+	/* A server that died before the pid file was there may have been
+	 * restarted, found no pid file and started the execution again:
+	 * then this one must not run it. */
+	if (getppid() != server)
+		_exit(127);
 
 	pid_t child;
 	int rc = posix_spawn(&child, "/bin/sh", &p->fa, &p->at, p->argv, p->envp);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -596,6 +597,46 @@ START_TEST(max_concurrent_skips)
 }
 END_TEST
 
+static struct env *race_env;
+static int race_rc[8];
+
+static void *race_launch(void *arg)
+{
+	int k = (int)(intptr_t)arg;
+	struct trig_launch_req req = { .trigger = &triggers[4], .kind = TRIG_LAUNCH_FIRE };
+	struct trig_launch_info info;
+	char err[256];
+	race_rc[k] = trig_launch(race_env->l, &req, &info, err, sizeof(err));
+	return NULL;
+}
+
+START_TEST(max_concurrent_skips_at_the_same_moment)
+{
+	/* Eight launches at once of a trigger with max-concurrent 1 and
+	 * when-busy skip: one runs, seven are skipped, none waits. */
+	struct env e;
+	env_open(&e, 0);
+	race_env = &e;
+	pthread_t th[8];
+	for (int k = 0; k < 8; k++)
+		ck_assert_int_eq(pthread_create(&th[k], NULL, race_launch, (void *)(intptr_t)k), 0);
+	for (int k = 0; k < 8; k++)
+		pthread_join(th[k], NULL);
+	int ran = 0, skipped = 0;
+	for (int k = 0; k < 8; k++) {
+		ran += race_rc[k] == 0;
+		skipped += race_rc[k] == 1;
+	}
+	ck_assert_int_eq(ran, 1);
+	ck_assert_int_eq(skipped, 7);
+	trig_launcher_wait(e.l);
+	unsigned counts[4];
+	trig_launcher_counts(e.l, counts);
+	ck_assert_uint_eq(counts[TRIG_EXEC_COMPLETED], 1);
+	env_close(&e);
+}
+END_TEST
+
 START_TEST(full_queue_refuses_before_acknowledging)
 {
 	struct env e;
@@ -644,6 +685,7 @@ static Suite *launch_suite(void)
 	tcase_add_test(tc, failed_action_skips_its_readers);
 	tcase_add_test(tc, max_concurrent_queues);
 	tcase_add_test(tc, max_concurrent_skips);
+	tcase_add_test(tc, max_concurrent_skips_at_the_same_moment);
 	tcase_add_test(tc, full_queue_refuses_before_acknowledging);
 	suite_add_tcase(s, tc);
 	return s;
