@@ -248,22 +248,25 @@ static size_t sink_header(char *p, size_t size, size_t n, void *ud)
 }
 
 /* The first SHOWN bytes of an answer, on one line, the token masked in
- * the whole answer first (so that the cut cannot leave a piece of it). */
-static void shown_answer(struct trig_valohai *v, const struct buf *ans, char *out,
+ * the whole answer first (so that the cut cannot leave a piece of it).
+ * v NULL (trig_valohai_parse_answer()): no token to mask. */
+static void shown_answer(struct trig_valohai *v, const char *ans, size_t len, char *out,
 			 size_t outlen)
 {
 	struct buf m = BUF_INIT;
-	pthread_mutex_lock(&v->mu);
-	size_t tl = strlen(v->token), i = 0;
-	while (i < ans->len && m.len < SHOWN) {
-		if (ans->len - i >= tl && !memcmp(ans->data + i, v->token, tl)) {
+	if (v)
+		pthread_mutex_lock(&v->mu);
+	size_t tl = v ? strlen(v->token) : 0, i = 0;
+	while (i < len && m.len < SHOWN) {
+		if (tl && len - i >= tl && !memcmp(ans + i, v->token, tl)) {
 			buf_adds(&m, "***");
 			i += tl;
 		} else {
-			buf_addc(&m, ans->data[i++]);
+			buf_addc(&m, ans[i++]);
 		}
 	}
-	pthread_mutex_unlock(&v->mu);
+	if (v)
+		pthread_mutex_unlock(&v->mu);
 	size_t n = m.len < SHOWN ? m.len : SHOWN, j = 0;
 	for (i = 0; i < n && j + 1 < outlen; i++) {
 		unsigned char c = (unsigned char)m.data[i];
@@ -385,7 +388,7 @@ static int perform(struct trig_valohai *v, const struct call *k, struct buf *ans
 			break;
 		} else {
 			char shown[SHOWN + 1];
-			shown_answer(v, ans, shown, sizeof(shown));
+			shown_answer(v, ans->data, ans->len, shown, sizeof(shown));
 			again = code >= 500 || code == 429;
 			fail_masked(v, err, errlen, "valohai %s (%s %s): answered %ld%s%s", k->what,
 				    k->method, k->path, code, *shown ? ": " : "", shown);
@@ -406,6 +409,24 @@ static int perform(struct trig_valohai *v, const struct call *k, struct buf *ans
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
 	return rc;
+}
+
+/* A 2xx answer ans[0..len) must be a JSON object: 0 with *doc (which
+ * borrows ans), or -1 with err filled.  whole: the whole-document query;
+ * v may be NULL (nothing to mask). */
+static int answer_object(struct trig_valohai *v, const struct trig_json_query *whole,
+			 const char *what, const char *method, const char *path, long status,
+			 const char *ans, size_t len, struct trig_json_value *doc, char *err,
+			 size_t errlen)
+{
+	if (trig_json_extract(whole, ans, len, doc, NULL) || doc->type != TRIG_JSON_OBJECT) {
+		char shown[SHOWN + 1];
+		shown_answer(v, ans, len, shown, sizeof(shown));
+		fail_masked(v, err, errlen, "valohai %s (%s %s): answered %ld but not a JSON object: %s",
+			    what, method, path, status, shown);
+		return -1;
+	}
+	return 0;
 }
 
 /* An API call: {url}{path}, with the token; the answer must be a JSON
@@ -429,15 +450,8 @@ static int api(struct trig_valohai *v, const char *what, const char *method,
 	buf_release(&url);
 	if (rc)
 		return -1;
-	struct trig_json_error je;
-	if (trig_json_extract(v->whole, ans->data, ans->len, doc, &je) || doc->type != TRIG_JSON_OBJECT) {
-		char shown[SHOWN + 1];
-		shown_answer(v, ans, shown, sizeof(shown));
-		fail_masked(v, err, errlen, "valohai %s (%s %s): answered %ld but not a JSON object: %s",
-			    what, method, shown_path, status, shown);
-		return -1;
-	}
-	return 0;
+	return answer_object(v, v->whole, what, method, shown_path, status, ans->data, ans->len,
+			     doc, err, errlen);
 }
 
 /* ------------------------------------------------------------ JSON reading */
@@ -798,6 +812,70 @@ static void add_template(struct buf *b, const struct trig_step *step, const char
 
 /* ------------------------------------------------------------ payload upload */
 
+/* Where make_upload says to upload: the datum's id, the URL, whether it
+ * is plain http (to a loopback host), whether it is a form POST. */
+struct upload_target {
+	char id[128], url[4096];
+	bool http, form;
+};
+
+/* Reads make_upload's answer into *t; with "fields" (an S3-style
+ * presigned POST), appends to up the form's parts before the file, each
+ * opened by "--" boundary (a field name holding '"', CR, LF or NUL is
+ * refused).  0, or -1 with err filled. */
+static int read_upload(const struct trig_json_value *doc, const char *boundary,
+		       struct upload_target *t, struct buf *up, char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	struct trig_json_value val = member(doc, "id");
+	if (val.type == TRIG_JSON_ABSENT)
+		val = member(doc, "datum_id");
+	value_text(&val, t->id, sizeof(t->id));
+	val = member(doc, "url");
+	value_text(&val, t->url, sizeof(t->url));
+	struct trig_json_value fields = member(doc, "fields");
+	if (!t->id[0] || !t->url[0] || strpbrk(t->id, "/?#%") || !strcmp(t->id, ".") ||
+	    !strcmp(t->id, "..")) {
+		fail(err, errlen, "valohai make upload: the answer has no usable id and url");
+		return -1;
+	}
+	int kind = url_kind(t->url);
+	if (kind < 0) {
+		fail(err, errlen, "valohai make upload: the upload URL is neither https nor http to "
+		     "a loopback host");
+		return -1;
+	}
+	t->http = kind == 0;
+	if (fields.type != TRIG_JSON_OBJECT)
+		return 0;
+	/* multipart/form-data: the fields in order (the file comes last) */
+	t->form = true;
+	struct trig_json_iter it;
+	struct trig_json_value k, fv;
+	if (trig_json_iter_begin(&it, &fields)) {
+		fail(err, errlen, "valohai make upload: bad fields");
+		return -1;
+	}
+	while (trig_json_iter_next(&it, &k, &fv) == 1) {
+		struct buf kt = BUF_INIT, vt = BUF_INIT;
+		if (trig_json_string(&k, &kt) || trig_json_string(&fv, &vt) ||
+		    memchr(kt.data, '"', kt.len) || memchr(kt.data, '\r', kt.len) ||
+		    memchr(kt.data, '\n', kt.len) || memchr(kt.data, 0, kt.len)) {
+			buf_release(&kt);
+			buf_release(&vt);
+			fail(err, errlen, "valohai make upload: bad fields");
+			return -1;
+		}
+		buf_printf(up, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n",
+			   boundary, kt.data);
+		buf_add(up, vt.data, vt.len);
+		buf_adds(up, "\r\n");
+		buf_release(&kt);
+		buf_release(&vt);
+	}
+	return 0;
+}
+
 /* Uploads the payload as a datum: make_upload, the upload itself (a PUT,
  * or a form POST when make_upload answers "fields", as S3's presigned
  * POST), finalize.  uri gets "datum://ID". */
@@ -817,56 +895,18 @@ static int upload_payload(struct trig_valohai *v, const char *key, const void *d
 	if (api(v, "make upload", "POST", "/api/v0/data/make_upload/", &body,
 		key ? ikey.data : NULL, &ans, &doc, err, errlen))
 		goto out;
-	char id[128], url[4096];
-	struct trig_json_value val = member(&doc, "id");
-	if (val.type == TRIG_JSON_ABSENT)
-		val = member(&doc, "datum_id");
-	value_text(&val, id, sizeof(id));
-	val = member(&doc, "url");
-	value_text(&val, url, sizeof(url));
-	struct trig_json_value fields = member(&doc, "fields");
-	if (!id[0] || !url[0] || strpbrk(id, "/?#%") || !strcmp(id, ".") || !strcmp(id, "..")) {
-		fail(err, errlen, "valohai make upload: the answer has no usable id and url");
+	struct upload_target t;
+	char boundary[40];
+	snprintf(boundary, sizeof(boundary), "trig-%08x%08x%08x", random32(), random32(),
+		 random32());
+	if (read_upload(&doc, boundary, &t, &up, err, errlen))
 		goto out;
-	}
-	int kind = url_kind(url);
-	if (kind < 0) {
-		fail(err, errlen, "valohai make upload: the upload URL is neither https nor http to "
-		     "a loopback host");
-		goto out;
-	}
+	const char *id = t.id, *url = t.url;
 	const char *method = "PUT";
 	buf_adds(&ctype, "application/octet-stream");
-	if (fields.type == TRIG_JSON_OBJECT) {
-		/* multipart/form-data: the fields in order, then the file */
-		char boundary[40];
-		snprintf(boundary, sizeof(boundary), "trig-%08x%08x%08x", random32(), random32(),
-			 random32());
+	if (t.form) {
 		buf_reset(&ctype);
 		buf_printf(&ctype, "multipart/form-data; boundary=%s", boundary);
-		struct trig_json_iter it;
-		struct trig_json_value k, fv;
-		if (trig_json_iter_begin(&it, &fields)) {
-			fail(err, errlen, "valohai make upload: bad fields");
-			goto out;
-		}
-		while (trig_json_iter_next(&it, &k, &fv) == 1) {
-			struct buf kt = BUF_INIT, vt = BUF_INIT;
-			if (trig_json_string(&k, &kt) || trig_json_string(&fv, &vt) ||
-			    memchr(kt.data, '"', kt.len) || memchr(kt.data, '\r', kt.len) ||
-			    memchr(kt.data, '\n', kt.len)) {
-				buf_release(&kt);
-				buf_release(&vt);
-				fail(err, errlen, "valohai make upload: bad fields");
-				goto out;
-			}
-			buf_printf(&up, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n",
-				   boundary, kt.data);
-			buf_add(&up, vt.data, vt.len);
-			buf_adds(&up, "\r\n");
-			buf_release(&kt);
-			buf_release(&vt);
-		}
 		buf_printf(&up, "--%s\r\nContent-Disposition: form-data; name=\"file\"; "
 			   "filename=\"payload.json\"\r\nContent-Type: application/octet-stream\r\n\r\n",
 			   boundary);
@@ -881,7 +921,7 @@ static int upload_payload(struct trig_valohai *v, const char *key, const void *d
 	struct call k = {
 		.what = "upload payload", .method = method, .url = url, .path = shown,
 		.body = buf_cstr(&up), .body_len = up.len, .content_type = ctype.data,
-		.idem = NULL, .auth = false, .http = kind == 0,
+		.idem = NULL, .auth = false, .http = t.http,
 	};
 	long status;
 	if (perform(v, &k, &ans2, &status, err, errlen))
@@ -1217,6 +1257,35 @@ static void add_template_over(struct buf *b, const struct trig_json_value *tpl,
 	buf_addc(b, '}');
 }
 
+/* The id of the latest pipeline titled (or named) name in a list answer,
+ * into id[len] ("" when none). */
+static void pick_latest(const struct trig_json_value *doc, const char *name, char *id,
+			size_t len)
+{
+	struct trig_json_value results = member(doc, "results"), k, item;
+	struct trig_json_iter it;
+	long long best = -2;
+	id[0] = 0;
+	if (results.type != TRIG_JSON_ARRAY || trig_json_iter_begin(&it, &results))
+		return;
+	while (trig_json_iter_next(&it, &k, &item) == 1) {
+		struct trig_json_value t = member(&item, "title");
+		struct trig_json_value n = member(&item, "name");
+		if (!value_is(&t, name) && !value_is(&n, name))
+			continue;
+		char num[32], this_id[128];
+		struct trig_json_value c = member(&item, "counter");
+		struct trig_json_value i = member(&item, "id");
+		value_text(&c, num, sizeof(num));
+		value_text(&i, this_id, sizeof(this_id));
+		long long counter = *num ? strtoll(num, NULL, 10) : -1;
+		if (*this_id && counter > best && strlen(this_id) < len) {
+			best = counter;
+			memcpy(id, this_id, strlen(this_id) + 1);
+		}
+	}
+}
+
 /* The id of the latest pipeline titled name, into id[len]. */
 static int find_latest(struct trig_valohai *v, const char *name, char *id, size_t len,
 		       char *err, size_t errlen)
@@ -1230,28 +1299,7 @@ static int find_latest(struct trig_valohai *v, const char *name, char *id, size_
 	buf_adds(&path, "&ordering=-counter&limit=100");
 	int rc = api(v, "list pipelines", "GET", path.data, NULL, NULL, &ans, &doc, err, errlen);
 	if (!rc) {
-		struct trig_json_value results = member(&doc, "results"), k, item;
-		struct trig_json_iter it;
-		long long best = -2;
-		id[0] = 0;
-		if (results.type == TRIG_JSON_ARRAY && !trig_json_iter_begin(&it, &results)) {
-			while (trig_json_iter_next(&it, &k, &item) == 1) {
-				struct trig_json_value t = member(&item, "title");
-				struct trig_json_value n = member(&item, "name");
-				if (!value_is(&t, name) && !value_is(&n, name))
-					continue;
-				char num[32], this_id[128];
-				struct trig_json_value c = member(&item, "counter");
-				struct trig_json_value i = member(&item, "id");
-				value_text(&c, num, sizeof(num));
-				value_text(&i, this_id, sizeof(this_id));
-				long long counter = *num ? strtoll(num, NULL, 10) : -1;
-				if (*this_id && counter > best && strlen(this_id) < len) {
-					best = counter;
-					memcpy(id, this_id, strlen(this_id) + 1);
-				}
-			}
-		}
+		pick_latest(&doc, name, id, len);
 		if (!id[0]) {
 			fail(err, errlen, "valohai copy pipeline: no pipeline titled '%s' in project "
 			     "'%s' to copy", name, v->project);
@@ -1263,35 +1311,22 @@ static int find_latest(struct trig_valohai *v, const char *name, char *id, size_
 	return rc;
 }
 
-int trig_valohai_copy_pipeline(struct trig_valohai *v, const char *pipeline_name,
-			       const char *source_id, const struct trig_kv *params, size_t nparams,
-			       const char *idempotency_key, struct trig_valohai_run *out,
-			       char *err, size_t errlen)
+/* The body of a copy of the pipeline run doc (the answer of GET
+ * pipelines/ID/): its nodes without their state, the parameter overrides
+ * "NODE.NAME" of params applied to the templates, its edges with source
+ * and target nodes named.  0 with the body appended to body, or -1 with
+ * err filled. */
+static int copy_body(const struct trig_json_value *doc, const char *project, const char *id,
+		     const char *pipeline_name, const struct trig_kv *params, size_t nparams,
+		     struct buf *body, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
-	char id[128];
-	if (source_id && *source_id) {
-		if (strlen(source_id) >= sizeof(id)) {
-			fail(err, errlen, "valohai copy pipeline: source id too long");
-			return -1;
-		}
-		strcpy(id, source_id);
-	} else if (find_latest(v, pipeline_name ? pipeline_name : "", id, sizeof(id), err, errlen)) {
-		return -1;
-	}
-	struct buf path = BUF_INIT, src = BUF_INIT, body = BUF_INIT, ans = BUF_INIT, t = BUF_INIT;
+	struct buf t = BUF_INIT;
 	struct kvlist ids = { 0 }, over = { 0 };
 	char **owned = NULL;
 	size_t nowned = 0;
-	struct trig_json_value doc;
 	int rc = -1;
-	buf_adds(&path, "/api/v0/pipelines/");
-	add_escaped(&path, id);
-	buf_addc(&path, '/');
-	if (api(v, "get pipeline", "GET", path.data, NULL, NULL, &src, &doc, err, errlen))
-		goto out;
-	struct trig_json_value nodes = member(&doc, "nodes"), edges = member(&doc, "edges");
-	struct trig_json_value title = member(&doc, "title"), k, node;
+	struct trig_json_value nodes = member(doc, "nodes"), edges = member(doc, "edges");
+	struct trig_json_value title = member(doc, "title"), k, node;
 	struct trig_json_iter it;
 	if (nodes.type != TRIG_JSON_ARRAY || trig_json_iter_begin(&it, &nodes)) {
 		fail(err, errlen, "valohai copy pipeline: pipeline '%s' has no nodes", id);
@@ -1320,14 +1355,14 @@ int trig_valohai_copy_pipeline(struct trig_valohai *v, const char *pipeline_name
 			goto out;
 		}
 	}
-	buf_adds(&body, "{\"project\":");
-	buf_json_cstr(&body, v->project);
-	buf_adds(&body, ",\"title\":");
+	buf_adds(body, "{\"project\":");
+	buf_json_cstr(body, project);
+	buf_adds(body, ",\"title\":");
 	if (title.type == TRIG_JSON_STRING)
-		add_raw(&body, &title);
+		add_raw(body, &title);
 	else
-		buf_json_cstr(&body, pipeline_name ? pipeline_name : id);
-	buf_adds(&body, ",\"nodes\":[");
+		buf_json_cstr(body, pipeline_name ? pipeline_name : id);
+	buf_adds(body, ",\"nodes\":[");
 	trig_json_iter_begin(&it, &nodes);
 	for (size_t ni = 0; trig_json_iter_next(&it, &k, &node) == 1; ni++) {
 		struct trig_json_iter mi;
@@ -1340,35 +1375,35 @@ int trig_valohai_copy_pipeline(struct trig_valohai *v, const char *pipeline_name
 				kv_push(&over, params[i].name + n + 1, params[i].value);
 		}
 		if (ni)
-			buf_addc(&body, ',');
-		buf_addc(&body, '{');
+			buf_addc(body, ',');
+		buf_addc(body, '{');
 		bool first = true;
 		if (node.type == TRIG_JSON_OBJECT && !trig_json_iter_begin(&mi, &node)) {
 			while (trig_json_iter_next(&mi, &mk, &mv) == 1) {
 				if (state_key(&mk))
 					continue;
 				if (!first)
-					buf_addc(&body, ',');
+					buf_addc(body, ',');
 				first = false;
-				add_raw(&body, &mk);
-				buf_addc(&body, ':');
+				add_raw(body, &mk);
+				buf_addc(body, ':');
 				if (trig_json_key_equal(&mk, "template", 8) && mv.type == TRIG_JSON_OBJECT)
-					add_template_over(&body, &mv, &over);
+					add_template_over(body, &mv, &over);
 				else
-					add_raw(&body, &mv);
+					add_raw(body, &mv);
 			}
 		}
-		buf_addc(&body, '}');
+		buf_addc(body, '}');
 	}
-	buf_adds(&body, "],\"edges\":[");
+	buf_adds(body, "],\"edges\":[");
 	if (edges.type == TRIG_JSON_ARRAY && !trig_json_iter_begin(&it, &edges)) {
 		struct trig_json_value edge;
 		for (size_t ei = 0; trig_json_iter_next(&it, &k, &edge) == 1; ei++) {
 			struct trig_json_iter mi;
 			struct trig_json_value mk, mv;
 			if (ei)
-				buf_addc(&body, ',');
-			buf_addc(&body, '{');
+				buf_addc(body, ',');
+			buf_addc(body, '{');
 			bool first = true;
 			if (edge.type == TRIG_JSON_OBJECT && !trig_json_iter_begin(&mi, &edge)) {
 				while (trig_json_iter_next(&mi, &mk, &mv) == 1) {
@@ -1376,10 +1411,10 @@ int trig_valohai_copy_pipeline(struct trig_valohai *v, const char *pipeline_name
 					    trig_json_key_equal(&mk, "pipeline", 8))
 						continue;
 					if (!first)
-						buf_addc(&body, ',');
+						buf_addc(body, ',');
 					first = false;
-					add_raw(&body, &mk);
-					buf_addc(&body, ':');
+					add_raw(body, &mk);
+					buf_addc(body, ':');
 					const char *name = NULL;
 					if ((trig_json_key_equal(&mk, "source_node", 11) ||
 					     trig_json_key_equal(&mk, "target_node", 11)) &&
@@ -1392,34 +1427,86 @@ int trig_valohai_copy_pipeline(struct trig_valohai *v, const char *pipeline_name
 									name = ids.a[j].value;
 					}
 					if (name)
-						buf_json_cstr(&body, name);
+						buf_json_cstr(body, name);
 					else
-						add_raw(&body, &mv);
+						add_raw(body, &mv);
 				}
 			}
-			buf_addc(&body, '}');
+			buf_addc(body, '}');
 		}
 	}
-	buf_adds(&body, "]}");
-	if (api(v, "copy pipeline", "POST", "/api/v0/pipelines/", &body, idempotency_key, &ans,
-		&doc, err, errlen))
-		goto out;
-	rc = read_run("copy pipeline", &doc, out, err, errlen);
+	buf_adds(body, "]}");
+	rc = 0;
 out:
 	for (size_t i = 0; i < nowned; i++)
 		free(owned[i]);
 	free(owned);
 	kv_release(&ids);
 	kv_release(&over);
-	buf_release(&path);
-	buf_release(&src);
-	buf_release(&body);
-	buf_release(&ans);
 	buf_release(&t);
 	return rc;
 }
 
+int trig_valohai_copy_pipeline(struct trig_valohai *v, const char *pipeline_name,
+			       const char *source_id, const struct trig_kv *params, size_t nparams,
+			       const char *idempotency_key, struct trig_valohai_run *out,
+			       char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	char id[128];
+	if (source_id && *source_id) {
+		if (strlen(source_id) >= sizeof(id)) {
+			fail(err, errlen, "valohai copy pipeline: source id too long");
+			return -1;
+		}
+		strcpy(id, source_id);
+	} else if (find_latest(v, pipeline_name ? pipeline_name : "", id, sizeof(id), err, errlen)) {
+		return -1;
+	}
+	struct buf path = BUF_INIT, src = BUF_INIT, body = BUF_INIT, ans = BUF_INIT;
+	struct trig_json_value doc;
+	int rc = -1;
+	buf_adds(&path, "/api/v0/pipelines/");
+	add_escaped(&path, id);
+	buf_addc(&path, '/');
+	if (api(v, "get pipeline", "GET", path.data, NULL, NULL, &src, &doc, err, errlen))
+		goto out;
+	if (copy_body(&doc, v->project, id, pipeline_name, params, nparams, &body, err, errlen))
+		goto out;
+	if (api(v, "copy pipeline", "POST", "/api/v0/pipelines/", &body, idempotency_key, &ans,
+		&doc, err, errlen))
+		goto out;
+	rc = read_run("copy pipeline", &doc, out, err, errlen);
+out:
+	buf_release(&path);
+	buf_release(&src);
+	buf_release(&body);
+	buf_release(&ans);
+	return rc;
+}
+
 /* ------------------------------------------------------------ fetch */
+
+/* A fetch's answer: -1 with the first of its "errors" in err, else 0.
+ * v may be NULL (nothing to mask). */
+static int read_fetch(struct trig_valohai *v, const struct trig_json_value *doc, char *err,
+		      size_t errlen)
+{
+	struct trig_json_value errors = member(doc, "errors"), k, e;
+	struct trig_json_iter it;
+	if (errors.type == TRIG_JSON_ARRAY && !trig_json_iter_begin(&it, &errors) &&
+	    trig_json_iter_next(&it, &k, &e) == 1) {
+		struct buf t = BUF_INIT;
+		if (e.type != TRIG_JSON_STRING || trig_json_string(&e, &t))
+			buf_add(&t, e.raw, e.len);
+		char shown[SHOWN + 1];
+		shown_answer(v, t.data, t.len, shown, sizeof(shown));
+		fail_masked(v, err, errlen, "valohai fetch repository: %s", shown);
+		buf_release(&t);
+		return -1;
+	}
+	return 0;
+}
 
 int trig_valohai_fetch_repository(struct trig_valohai *v, const char *idempotency_key,
 				  char *err, size_t errlen)
@@ -1432,21 +1519,8 @@ int trig_valohai_fetch_repository(struct trig_valohai *v, const char *idempotenc
 	buf_adds(&body, "{}");
 	int rc = api(v, "fetch repository", "POST", path.data, &body, idempotency_key, &ans, &doc,
 		     err, errlen);
-	if (!rc) {
-		struct trig_json_value errors = member(&doc, "errors"), k, e;
-		struct trig_json_iter it;
-		if (errors.type == TRIG_JSON_ARRAY && !trig_json_iter_begin(&it, &errors) &&
-		    trig_json_iter_next(&it, &k, &e) == 1) {
-			struct buf t = BUF_INIT;
-			if (e.type != TRIG_JSON_STRING || trig_json_string(&e, &t))
-				buf_add(&t, e.raw, e.len);
-			char shown[SHOWN + 1];
-			shown_answer(v, &t, shown, sizeof(shown));
-			fail_masked(v, err, errlen, "valohai fetch repository: %s", shown);
-			buf_release(&t);
-			rc = -1;
-		}
-	}
+	if (!rc)
+		rc = read_fetch(v, &doc, err, errlen);
 	buf_release(&path);
 	buf_release(&body);
 	buf_release(&ans);
@@ -1468,10 +1542,36 @@ static bool word_in(const char *w, const char *const *list)
 	return false;
 }
 
+/* Reads a status answer into *out (initialised by the caller): 0, or -1
+ * with err filled when it has no status. */
+static int read_status(const char *what, const struct trig_json_value *doc, bool pipeline,
+		       struct trig_valohai_status *out, char *err, size_t errlen)
+{
+	static const char *const terminal[] = { "complete", "error", "stopped", "crashed", NULL };
+	struct trig_json_value s = member(doc, "status"), x = member(doc, "exit_code");
+	struct trig_json_value md = member(doc, "metadata");
+	value_text(&s, out->status, sizeof(out->status));
+	if (!out->status[0]) {
+		fail(err, errlen, "valohai %s: the answer has no status", what);
+		return -1;
+	}
+	char num[32];
+	value_text(&x, num, sizeof(num));
+	if (x.type == TRIG_JSON_NUMBER && json_number(num, true)) {
+		long long n = strtoll(num, NULL, 10);
+		if (n >= -1 && n <= 255)
+			out->exit_code = (int)n;
+	}
+	out->terminal = word_in(out->status, terminal);
+	out->ok = !strcmp(out->status, "complete");
+	if (!pipeline && md.type == TRIG_JSON_OBJECT)
+		buf_add(&out->metadata, md.raw, md.len);
+	return 0;
+}
+
 int trig_valohai_status(struct trig_valohai *v, bool pipeline, const char *id,
 			struct trig_valohai_status *out, char *err, size_t errlen)
 {
-	static const char *const terminal[] = { "complete", "error", "stopped", "crashed", NULL };
 	memset(out, 0, sizeof(*out));
 	out->exit_code = -1;
 	if (!id || !*id || strlen(id) > 127) {
@@ -1486,27 +1586,8 @@ int trig_valohai_status(struct trig_valohai *v, bool pipeline, const char *id,
 	add_escaped(&path, id);
 	buf_addc(&path, '/');
 	int rc = api(v, what, "GET", path.data, NULL, NULL, &ans, &doc, err, errlen);
-	if (!rc) {
-		struct trig_json_value s = member(&doc, "status"), x = member(&doc, "exit_code");
-		struct trig_json_value md = member(&doc, "metadata");
-		value_text(&s, out->status, sizeof(out->status));
-		if (!out->status[0]) {
-			fail(err, errlen, "valohai %s: the answer has no status", what);
-			rc = -1;
-		} else {
-			char num[32];
-			value_text(&x, num, sizeof(num));
-			if (x.type == TRIG_JSON_NUMBER && json_number(num, true)) {
-				long long n = strtoll(num, NULL, 10);
-				if (n >= -1 && n <= 255)
-					out->exit_code = (int)n;
-			}
-			out->terminal = word_in(out->status, terminal);
-			out->ok = !strcmp(out->status, "complete");
-			if (!pipeline && md.type == TRIG_JSON_OBJECT)
-				buf_add(&out->metadata, md.raw, md.len);
-		}
-	}
+	if (!rc)
+		rc = read_status(what, &doc, pipeline, out, err, errlen);
 	buf_release(&path);
 	buf_release(&ans);
 	return rc;
@@ -1545,4 +1626,123 @@ int trig_valohai_wait(struct trig_valohai *v, bool pipeline, const char *id, int
 			return -1;
 		}
 	}
+}
+
+/* ------------------------------------------------------------ answers, offline */
+
+int trig_valohai_parse_answer(enum trig_valohai_answer kind, const char *body, size_t len,
+			      const char *name, const struct trig_kv *params, size_t nparams,
+			      struct buf *out, char *err, size_t errlen)
+{
+	static const struct {
+		const char *what, *method, *path;
+	} calls[] = {
+		[TRIG_VALOHAI_ANSWER_EXECUTION] = { "create execution", "POST", "/api/v0/executions/" },
+		[TRIG_VALOHAI_ANSWER_PIPELINE] = { "create pipeline", "POST", "/api/v0/pipelines/" },
+		[TRIG_VALOHAI_ANSWER_EXECUTION_STATUS] = { "status of execution", "GET",
+							   "/api/v0/executions/ID/" },
+		[TRIG_VALOHAI_ANSWER_PIPELINE_STATUS] = { "status of pipeline", "GET",
+							  "/api/v0/pipelines/ID/" },
+		[TRIG_VALOHAI_ANSWER_PIPELINE_LIST] = { "list pipelines", "GET", "/api/v0/pipelines/" },
+		[TRIG_VALOHAI_ANSWER_PIPELINE_SOURCE] = { "get pipeline", "GET",
+							  "/api/v0/pipelines/ID/" },
+		[TRIG_VALOHAI_ANSWER_MAKE_UPLOAD] = { "make upload", "POST",
+						      "/api/v0/data/make_upload/" },
+		[TRIG_VALOHAI_ANSWER_FETCH] = { "fetch repository", "POST",
+						"/api/v0/projects/ID/fetch/" },
+	};
+	if ((unsigned)kind >= sizeof(calls) / sizeof(calls[0]) || (!body && len)) {
+		fail(err, errlen, "valohai parse answer: bad arguments");
+		return -1;
+	}
+	struct trig_json_query *whole = trig_json_query_new();
+	struct trig_json_value doc;
+	int rc = -1;
+	if (trig_json_query_add(whole, NULL, 0) != 0) {
+		fail(err, errlen, "valohai backend: cannot build a JSON query");
+		goto out;
+	}
+	char what[200];
+	snprintf(what, sizeof(what), "%s", calls[kind].what);
+	if (kind == TRIG_VALOHAI_ANSWER_EXECUTION_STATUS || kind == TRIG_VALOHAI_ANSWER_PIPELINE_STATUS)
+		snprintf(what, sizeof(what), "%s '%.150s'", calls[kind].what, name ? name : "");
+	if (answer_object(NULL, whole, what, calls[kind].method, calls[kind].path, 200, body, len,
+			  &doc, err, errlen))
+		goto out;
+	switch (kind) {
+	case TRIG_VALOHAI_ANSWER_EXECUTION:
+	case TRIG_VALOHAI_ANSWER_PIPELINE: {
+		struct trig_valohai_run run;
+		memset(&run, 0, sizeof(run));
+		rc = read_run(what, &doc, &run, err, errlen);
+		if (!rc)
+			buf_printf(out, "id: %s\nurl: %s\n", run.id, run.url);
+		break;
+	}
+	case TRIG_VALOHAI_ANSWER_EXECUTION_STATUS:
+	case TRIG_VALOHAI_ANSWER_PIPELINE_STATUS: {
+		bool pipeline = kind == TRIG_VALOHAI_ANSWER_PIPELINE_STATUS;
+		struct trig_valohai_status st;
+		memset(&st, 0, sizeof(st));
+		st.exit_code = -1;
+		rc = read_status(what, &doc, pipeline, &st, err, errlen);
+		if (!rc) {
+			buf_printf(out, "status: %s\nexit_code: %d\nterminal: %s\nok: %s\nmetadata: ",
+				   st.status, st.exit_code, st.terminal ? "true" : "false",
+				   st.ok ? "true" : "false");
+			buf_add(out, st.metadata.data, st.metadata.len);
+			buf_addc(out, '\n');
+		}
+		trig_valohai_status_release(&st);
+		break;
+	}
+	case TRIG_VALOHAI_ANSWER_PIPELINE_LIST: {
+		char id[128];
+		pick_latest(&doc, name ? name : "", id, sizeof(id));
+		if (!id[0]) {
+			fail(err, errlen, "valohai copy pipeline: no pipeline titled '%s' to copy",
+			     name ? name : "");
+		} else {
+			buf_printf(out, "id: %s\n", id);
+			rc = 0;
+		}
+		break;
+	}
+	case TRIG_VALOHAI_ANSWER_PIPELINE_SOURCE: {
+		struct buf b = BUF_INIT;
+		rc = copy_body(&doc, "PROJECT", "ID", name, params, nparams, &b, err, errlen);
+		if (!rc) {
+			buf_adds(out, "body: ");
+			buf_add(out, b.data, b.len);
+			buf_addc(out, '\n');
+		}
+		buf_release(&b);
+		break;
+	}
+	case TRIG_VALOHAI_ANSWER_MAKE_UPLOAD: {
+		struct upload_target t;
+		struct buf form = BUF_INIT;
+		rc = read_upload(&doc, "BOUNDARY", &t, &form, err, errlen);
+		if (!rc) {
+			buf_printf(out, "id: %s\nurl: %s\nhttp: %s\nmethod: %s\n", t.id, t.url,
+				   t.http ? "true" : "false", t.form ? "POST" : "PUT");
+			if (t.form) {
+				buf_adds(out, "form:\n");
+				buf_add(out, form.data, form.len);
+			}
+		}
+		buf_release(&form);
+		break;
+	}
+	case TRIG_VALOHAI_ANSWER_FETCH:
+		rc = read_fetch(NULL, &doc, err, errlen);
+		break;
+	case TRIG_VALOHAI_ANSWER_KINDS:
+		break;          /* refused above */
+	}
+out:
+	trig_json_query_free(whole);
+	if (!rc && errlen)
+		err[0] = 0;
+	return rc;
 }

@@ -171,4 +171,46 @@ int trig_valohai_status(struct trig_valohai *v, bool pipeline, const char *id,
 int trig_valohai_wait(struct trig_valohai *v, bool pipeline, const char *id, int64_t poll_ms,
 		      int64_t timeout_ms, struct trig_valohai_status *out, char *err, size_t errlen);
 
+/* ------------------------------------------------------------ for tests */
+
+/* The answers of the API that the calls above read. */
+enum trig_valohai_answer {
+	TRIG_VALOHAI_ANSWER_EXECUTION,          /* create execution: id, urls.display */
+	TRIG_VALOHAI_ANSWER_PIPELINE,           /* create (or copy) pipeline: the same */
+	TRIG_VALOHAI_ANSWER_EXECUTION_STATUS,   /* status, exit_code, metadata */
+	TRIG_VALOHAI_ANSWER_PIPELINE_STATUS,    /* status, exit_code */
+	TRIG_VALOHAI_ANSWER_PIPELINE_LIST,      /* copy: the latest pipeline titled name */
+	TRIG_VALOHAI_ANSWER_PIPELINE_SOURCE,    /* copy: GET pipelines/ID/, the new body */
+	TRIG_VALOHAI_ANSWER_MAKE_UPLOAD,        /* id (or datum_id), url, fields */
+	TRIG_VALOHAI_ANSWER_FETCH,              /* errors */
+	TRIG_VALOHAI_ANSWER_KINDS               /* how many kinds there are */
+};
+
+/*
+ * For tests and fuzzing: reads body[0..len), as a 2xx answer of the call
+ * KIND, with the very code the calls use (the check that it is a JSON
+ * object included), without a handle or any network, and appends what was
+ * read to out, one "name: value" line each:
+ *     EXECUTION, PIPELINE     "id: ID\nurl: URL\n"
+ *     *_STATUS                "status: WORD\nexit_code: N\nterminal: true|false\n"
+ *                             "ok: true|false\nmetadata: JSON\n" (metadata empty
+ *                             when none; pipelines have none)
+ *     PIPELINE_LIST           "id: ID\n" (the latest pipeline titled or named NAME)
+ *     PIPELINE_SOURCE         "body: JSON\n", the body that would copy the run
+ *                             (project "PROJECT"; title, when the source has
+ *                             none, NAME or else "ID"), with PARAMS ("NODE.NAME")
+ *     MAKE_UPLOAD             "id: ID\nurl: URL\nhttp: true|false\nmethod: PUT|POST\n",
+ *                             with "fields", then "form:\n" and the multipart
+ *                             parts before the file, boundary "BOUNDARY"
+ *     FETCH                   nothing
+ * name: the title sought (PIPELINE_LIST), the pipeline's name
+ * (PIPELINE_SOURCE), the run's id in messages (*_STATUS); may be NULL.
+ * params (PIPELINE_SOURCE only) are borrowed.  Returns 0 (err ""), or -1
+ * with err filled as the real call would fail (out then unchanged).
+ * Reentrant.
+ */
+int trig_valohai_parse_answer(enum trig_valohai_answer kind, const char *body, size_t len,
+			      const char *name, const struct trig_kv *params, size_t nparams,
+			      struct buf *out, char *err, size_t errlen);
+
 #endif

@@ -908,6 +908,158 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* ------------------------------------------------------------ answers, offline */
+
+/* trig_valohai_parse_answer() on body: its result, and its text in out
+ * (reset first) and err. */
+static int parse(enum trig_valohai_answer kind, const char *body, const char *name,
+		 const struct trig_kv *params, size_t nparams, struct buf *out, char *err,
+		 size_t errlen)
+{
+	buf_reset(out);
+	return trig_valohai_parse_answer(kind, body, strlen(body), name, params, nparams, out,
+					 err, errlen);
+}
+
+/* Created runs and statuses: what is read, and why an answer is refused,
+ * against texts written by hand. */
+START_TEST(test_parse_run_and_status)
+{
+	struct buf out = BUF_INIT;
+	char err[512];
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_EXECUTION,
+			       "{\"id\": \"e-1\", \"urls\": {\"display\": \"https://app/x\"}, \"id\": 7}",
+			       NULL, NULL, 0, &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out.data, "id: 7\nurl: https://app/x\n");
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_PIPELINE, "{\"urls\": {}}", NULL, NULL, 0, &out,
+			       err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai create pipeline: the answer has no id");
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_EXECUTION, "[{\"id\": \"e-1\"}]\n", NULL, NULL, 0,
+			       &out, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai create execution (POST /api/v0/executions/): answered 200 "
+			 "but not a JSON object: [{\"id\": \"e-1\"}] ");
+
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_EXECUTION_STATUS,
+			       "{\"status\": \"complete\", \"exit_code\": 0,\n"
+			       " \"metadata\": {\"loss\": 0.5,\n \"step\": \"train\"}}",
+			       "e-1", NULL, 0, &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out.data, "status: complete\nexit_code: 0\nterminal: true\nok: true\n"
+			 "metadata: {\"loss\": 0.5,\n \"step\": \"train\"}\n");
+	/* an exit code out of range, or not an integer, is unknown */
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_EXECUTION_STATUS,
+			       "{\"status\": \"error\", \"exit_code\": 256, \"metadata\": [1]}", "e-1",
+			       NULL, 0, &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out.data, "status: error\nexit_code: -1\nterminal: true\nok: false\n"
+			 "metadata: \n");
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_PIPELINE_STATUS,
+			       "{\"status\": \"started\", \"exit_code\": 1.0, \"metadata\": {\"a\": 1}}",
+			       "p-1", NULL, 0, &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out.data, "status: started\nexit_code: -1\nterminal: false\nok: false\n"
+			 "metadata: \n");
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_EXECUTION_STATUS, "{\"status\": null}", "e-9",
+			       NULL, 0, &out, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai status of execution 'e-9': the answer has no status");
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_KINDS, "{}", NULL, NULL, 0, &out, err,
+			       sizeof(err)), -1);
+	buf_release(&out);
+}
+END_TEST
+
+/* Copy pipeline (the list, then the source's body), make_upload, fetch. */
+START_TEST(test_parse_copy_upload_fetch)
+{
+	struct buf out = BUF_INIT;
+	char err[512];
+	/* the highest counter among the items titled (or named) "nightly" */
+	const char *list = "{\"results\": [{\"id\": \"a\", \"title\": \"nightly\", \"counter\": 3},"
+			   " {\"id\": \"b\", \"title\": \"other\", \"counter\": 9},"
+			   " {\"id\": \"c\", \"name\": \"nightly\", \"counter\": \"5\"},"
+			   " {\"title\": \"nightly\", \"counter\": 8}]}";
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_PIPELINE_LIST, list, "nightly", NULL, 0, &out,
+			       err, sizeof(err)), 0);
+	ck_assert_str_eq(out.data, "id: c\n");
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_PIPELINE_LIST, list, "weekly", NULL, 0, &out,
+			       err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai copy pipeline: no pipeline titled 'weekly' to copy");
+
+	/* state members dropped, overrides typed like what they replace, edges
+	 * naming nodes by id get their names */
+	const char *src =
+		"{\"id\":\"p1\",\"counter\":4,\"title\":\"nightly\",\"status\":\"complete\","
+		"\"nodes\":[{\"id\":\"n1\",\"name\":\"train\",\"type\":\"execution\","
+		"\"status\":\"complete\",\"execution\":\"e1\",\"template\":{\"step\":\"train\","
+		"\"parameters\":{\"epochs\":3,\"lr\":0.1}}},{\"id\":\"n2\",\"name\":\"eval\","
+		"\"type\":\"execution\",\"template\":{\"step\":\"eval\"}}],"
+		"\"edges\":[{\"id\":9,\"pipeline\":\"p1\",\"source_node\":\"n1\",\"source_key\":"
+		"\"model\",\"source_type\":\"output\",\"target_node\":\"n2\",\"target_key\":"
+		"\"model\",\"target_type\":\"input\"}]}";
+	const struct trig_kv params[] = { { "train.epochs", "5" }, { "eval.flag", "true" } };
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_PIPELINE_SOURCE, src, "nightly", params, 2,
+			       &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out.data,
+		"body: {\"project\":\"PROJECT\",\"title\":\"nightly\",\"nodes\":["
+		"{\"name\":\"train\",\"type\":\"execution\",\"template\":{\"step\":\"train\","
+		"\"parameters\":{\"epochs\":5,\"lr\":0.1}}},"
+		"{\"name\":\"eval\",\"type\":\"execution\",\"template\":{\"step\":\"eval\","
+		"\"parameters\":{\"flag\":\"true\"}}}],"
+		"\"edges\":[{\"source_node\":\"train\",\"source_key\":\"model\",\"source_type\":"
+		"\"output\",\"target_node\":\"eval\",\"target_key\":\"model\",\"target_type\":"
+		"\"input\"}]}\n");
+	const struct trig_kv bad[] = { { "test.x", "1" } };
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_PIPELINE_SOURCE, src, "nightly", bad, 1, &out,
+			       err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai copy pipeline: parameter 'test.x' names no node of "
+			 "pipeline 'ID' (NODE.NAME)");
+
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_MAKE_UPLOAD,
+			       "{\"id\": \"d-1\", \"url\": \"http://localhost:9/up?sig=1\"}", NULL,
+			       NULL, 0, &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out.data, "id: d-1\nurl: http://localhost:9/up?sig=1\nhttp: true\n"
+			 "method: PUT\n");
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_MAKE_UPLOAD,
+			       "{\"datum_id\": \"d-2\", \"url\": \"https://s3.example/\", "
+			       "\"fields\": {\"key\": \"data/d-2\", \"policy\": \"cG9s\"}}", NULL,
+			       NULL, 0, &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out.data, "id: d-2\nurl: https://s3.example/\nhttp: false\nmethod: POST\n"
+			 "form:\n"
+			 "--BOUNDARY\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n"
+			 "data/d-2\r\n"
+			 "--BOUNDARY\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\n"
+			 "cG9s\r\n");
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_MAKE_UPLOAD,
+			       "{\"id\": \"d-3\", \"url\": \"http://example.com/up\"}", NULL, NULL, 0,
+			       &out, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai make upload: the upload URL is neither https nor http to "
+			 "a loopback host");
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_MAKE_UPLOAD,
+			       "{\"id\": \"..\", \"url\": \"https://s3.example/\"}", NULL, NULL, 0,
+			       &out, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai make upload: the answer has no usable id and url");
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_MAKE_UPLOAD,
+			       "{\"id\": \"d-4\", \"url\": \"https://s3.example/\", "
+			       "\"fields\": {\"a\\r\\nb\": \"x\"}}", NULL, NULL, 0, &out, err,
+			       sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai make upload: bad fields");
+	/* a name cut at a NUL would sign another field */
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_MAKE_UPLOAD,
+			       "{\"id\": \"d-4\", \"url\": \"https://s3.example/\", "
+			       "\"fields\": {\"key\\u0000x\": \"x\"}}", NULL, NULL, 0, &out, err,
+			       sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai make upload: bad fields");
+
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_FETCH, "{\"commits\": [], \"errors\": []}", NULL,
+			       NULL, 0, &out, err, sizeof(err)), 0);
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_int_eq(parse(TRIG_VALOHAI_ANSWER_FETCH,
+			       "{\"errors\": [\"cannot\\nfetch\", \"second\"]}", NULL, NULL, 0, &out,
+			       err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "valohai fetch repository: cannot fetch");
+	buf_release(&out);
+}
+END_TEST
+
 static Suite *valohai_suite(void)
 {
 	Suite *s = suite_create("valohai");
@@ -939,6 +1091,10 @@ static Suite *valohai_suite(void)
 	tcase_set_timeout(form, 60);
 	tcase_add_test(form, test_payload_upload);
 	suite_add_tcase(s, form);
+	TCase *offline = tcase_create("offline");
+	tcase_add_test(offline, test_parse_run_and_status);
+	tcase_add_test(offline, test_parse_copy_upload_fetch);
+	suite_add_tcase(s, offline);
 	return s;
 }
 
