@@ -3101,10 +3101,14 @@ int trig_local_metadata(const char *exec_dir, struct buf *out)
 		}
 		if (st.st_size > METADATA_MAX_LOG)
 			start = st.st_size - METADATA_MAX_LOG;
-		data = trig_xmalloc(METADATA_MAX_LOG);
+		/* The log's size (it may grow while read: then up to the cap). */
+		size_t cap = st.st_size < METADATA_MAX_LOG ? (size_t)st.st_size + 4096
+							   : METADATA_MAX_LOG;
+		if (cap > METADATA_MAX_LOG)
+			cap = METADATA_MAX_LOG;
+		data = trig_xmalloc(cap);
 		for (;;) {
-			ssize_t r = pread(fd, data + len, METADATA_MAX_LOG - len,
-					  start + (off_t)len);
+			ssize_t r = pread(fd, data + len, cap - len, start + (off_t)len);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
@@ -3117,7 +3121,7 @@ int trig_local_metadata(const char *exec_dir, struct buf *out)
 			if (r == 0)
 				break;
 			len += (size_t)r;
-			if (len == METADATA_MAX_LOG)
+			if (len == cap)
 				break;
 		}
 		close(fd);

@@ -191,6 +191,20 @@ static void add_escaped(struct buf *b, const char *s)
 	}
 }
 
+/* Percent-encodes s as one URL path segment: as add_escaped(), and a
+ * segment that is "." or ".." (an id from request text) has its dots
+ * encoded too, so it can never walk to another path of the API with the
+ * token (libcurl removes dot segments from a path). */
+static void add_segment(struct buf *b, const char *s)
+{
+	if (!strcmp(s, ".") || !strcmp(s, "..")) {
+		for (; *s; s++)
+			buf_adds(b, "%2E");
+		return;
+	}
+	add_escaped(b, s);
+}
+
 /* ------------------------------------------------------------ one call */
 
 struct call {
@@ -929,7 +943,7 @@ static int upload_payload(struct trig_valohai *v, const char *key, const void *d
 	buf_reset(&body);
 	buf_adds(&body, "{}");
 	buf_adds(&path, "/api/v0/data/");
-	add_escaped(&path, id);
+	add_segment(&path, id);
 	buf_adds(&path, "/finalize/");
 	buf_reset(&ikey);
 	if (key)
@@ -1467,7 +1481,7 @@ int trig_valohai_copy_pipeline(struct trig_valohai *v, const char *pipeline_name
 	struct trig_json_value doc;
 	int rc = -1;
 	buf_adds(&path, "/api/v0/pipelines/");
-	add_escaped(&path, id);
+	add_segment(&path, id);
 	buf_addc(&path, '/');
 	if (api(v, "get pipeline", "GET", path.data, NULL, NULL, &src, &doc, err, errlen))
 		goto out;
@@ -1514,7 +1528,7 @@ int trig_valohai_fetch_repository(struct trig_valohai *v, const char *idempotenc
 	struct buf path = BUF_INIT, body = BUF_INIT, ans = BUF_INIT;
 	struct trig_json_value doc;
 	buf_adds(&path, "/api/v0/projects/");
-	add_escaped(&path, v->project);
+	add_segment(&path, v->project);
 	buf_adds(&path, "/fetch/");
 	buf_adds(&body, "{}");
 	int rc = api(v, "fetch repository", "POST", path.data, &body, idempotency_key, &ans, &doc,
@@ -1583,7 +1597,7 @@ int trig_valohai_status(struct trig_valohai *v, bool pipeline, const char *id,
 	char what[200];
 	snprintf(what, sizeof(what), "status of %s '%s'", pipeline ? "pipeline" : "execution", id);
 	buf_adds(&path, pipeline ? "/api/v0/pipelines/" : "/api/v0/executions/");
-	add_escaped(&path, id);
+	add_segment(&path, id);
 	buf_addc(&path, '/');
 	int rc = api(v, what, "GET", path.data, NULL, NULL, &ans, &doc, err, errlen);
 	if (!rc)

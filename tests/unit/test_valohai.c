@@ -1060,6 +1060,32 @@ START_TEST(test_parse_copy_upload_fetch)
 }
 END_TEST
 
+/* An id from request text that is a dot segment stays one segment: it
+ * never reaches another path of the API with the token. */
+START_TEST(test_dot_ids_stay_in_their_path)
+{
+	reset();
+	struct trig_valohai *v = client(TOKEN, PROJECT, 0);
+	struct trig_valohai_run run;
+	struct trig_valohai_status st;
+	char err[512];
+	ck_assert_int_eq(trig_valohai_copy_pipeline(v, "nightly", "..", NULL, 0, "dot-1", &run, err,
+						    sizeof(err)), -1);
+	ck_assert_int_eq(trig_valohai_status(v, false, "..", &st, err, sizeof(err)), -1);
+	trig_valohai_status_release(&st);
+	load_records();
+	ck_assert_int_ge(nrecs, 1);
+	for (int i = 0; i < nrecs; i++) {
+		struct buf path = BUF_INIT;
+		rec_get(i, "path", &path);
+		ck_assert_msg(strstr(buf_cstr(&path), "/%2E%2E/"), "request %d went to %s", i,
+			      buf_cstr(&path));
+		buf_release(&path);
+	}
+	trig_valohai_free(v);
+}
+END_TEST
+
 static Suite *valohai_suite(void)
 {
 	Suite *s = suite_create("valohai");
@@ -1083,6 +1109,7 @@ static Suite *valohai_suite(void)
 	tcase_add_test(tc, test_fetch_repository);
 	tcase_add_test(tc, test_wait);
 	tcase_add_test(tc, test_token_rotation);
+	tcase_add_test(tc, test_dot_ids_stay_in_their_path);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
