@@ -1061,6 +1061,40 @@ static char *edge_value(const char *exec_dir, const struct trig_edge *ed)
 
 /* Builds node i's request (edges resolved) and hands it to the backend;
  * problems are reported as the node's result. */
+struct retry {
+	struct run *run;
+	uint32_t node;
+};
+
+static void *retry_main(void *arg)
+{
+	struct retry *rt = arg;
+	struct timespec ts = { 0, 500 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	start_node(rt->run, rt->node);
+	free(rt);
+	return NULL;
+}
+
+/* Tries node I of R again in half a second, on a thread of its own (not
+ * the backend's worker that reported the node before it: that worker is
+ * what makes room in the queue).  False when no thread can start. */
+static bool retry_later(struct run *r, uint32_t i)
+{
+	struct retry *rt = trig_xmalloc(sizeof(*rt));
+	rt->run = r;
+	rt->node = i;
+	pthread_attr_t attr;
+	pthread_t th;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int e = pthread_create(&th, &attr, retry_main, rt);
+	pthread_attr_destroy(&attr);
+	if (e != 0)
+		free(rt);
+	return e == 0;
+}
+
 static void start_node(struct run *r, uint32_t i)
 {
 	const struct trig_pipeline *pl = r->pl;
@@ -1178,6 +1212,17 @@ static void start_node(struct run *r, uint32_t i)
 		rq.started = on_node_started;
 		if (trig_local_submit(r->ps->local, &rq, on_node_done, nd) < 0) {
 			int e = errno;
+			if (e == EAGAIN && retry_later(r, i)) {
+				/* The backend's queue is full: the node waits for
+				 * room (it stays in flight), it does not fail. */
+				free(params);
+				free(inputs);
+				free(files);
+				for (size_t k = 0; k < nowned; k++)
+					free(owned[k]);
+				free(owned);
+				return;
+			}
 			msg = xasprintf("cannot queue execution '%s': %s", nd->exec_id,
 					strerror(e));
 			if (e == ECANCELED) {

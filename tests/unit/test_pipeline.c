@@ -29,6 +29,8 @@ static char root[PATH_MAX], workdir[PATH_MAX + 16], execs[PATH_MAX + 32], pipes[
 static struct trig_local *loc;
 static struct trig_pipelines *ps;
 
+static size_t backend_queue;    /* the local backend's max_queue; 0: its default */
+
 static void open_backends(unsigned par)
 {
 	char err[512] = "";
@@ -36,6 +38,7 @@ static void open_backends(unsigned par)
 	cfg.executions_dir = execs;
 	cfg.workdir = workdir;
 	cfg.max_parallel = par;
+	cfg.max_queue = backend_queue;
 	cfg.kill_after_ms = 200;
 	loc = trig_local_new(&cfg, err, sizeof(err));
 	ck_assert_msg(loc != NULL, "trig_local_new: %s", err);
@@ -405,6 +408,27 @@ START_TEST(parallelism_is_bounded_by_max_parallel)
 	ck_assert_int_eq(node_status(&o, "x"), TRIG_EXEC_FAILED);
 	ck_assert_int_eq(node_status(&o, "y"), TRIG_EXEC_COMPLETED);
 	ck_assert_str_eq(o.error, "node 'x' failed with exit code 7");
+}
+END_TEST
+
+START_TEST(a_full_queue_delays_nodes)
+{
+	/* One slot and a queue of one: of six nodes ready at once, most
+	 * find the queue full; they wait for room and all run. */
+	close_backends();
+	backend_queue = 1;
+	open_backends(1);
+	backend_queue = 0;
+	static const struct trig_step w = { .name = "w", .command = "sleep 0.05; echo $VH_EXECUTION_ID >> ran.txt" };
+	static const struct trig_node nodes[] = { { "a", &w }, { "b", &w }, { "c", &w },
+						  { "d", &w }, { "e", &w }, { "f", &w } };
+	static const struct trig_pipeline pl = { "full", nodes, 6, NULL, 0 };
+	struct trig_pipeline_request rq = { .id = "p-full", .pipeline = &pl };
+	struct outcome o;
+	run(&rq, &o);
+	ck_assert_msg(o.status == TRIG_EXEC_COMPLETED, "status %d: %s", o.status,
+		      o.error ? o.error : "");
+	ck_assert_int_eq(count_lines("ran.txt"), 6);
 }
 END_TEST
 
@@ -1235,6 +1259,7 @@ static Suite *pipeline_suite(void)
 	tcase_add_test(tc, dependency_order);
 	tcase_add_test(tc, independent_nodes_run_in_parallel);
 	tcase_add_test(tc, parallelism_is_bounded_by_max_parallel);
+	tcase_add_test(tc, a_full_queue_delays_nodes);
 	tcase_add_test(tc, outputs_go_to_inputs_by_glob);
 	tcase_add_test(tc, nightly_training_shape);
 	tcase_add_test(tc, required_edge_input_without_files_is_an_error);
