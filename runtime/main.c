@@ -1357,9 +1357,16 @@ static int cmd_logs(struct cli *c, int argc, char **argv)
 
 /* ------------------------------------------------------------ executions */
 
+/* Execution ids sort by time: "e-ULID" and "p-ULID.NODE" (a pipeline's
+ * node) by their ULIDs, whatever the prefix; other names after them. */
 static int cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	bool ux = x[0] && x[1] == '-', uy = y[0] && y[1] == '-';
+	if (ux != uy)
+		return ux ? -1 : 1;
+	int c = strcmp(ux ? x + 2 : x, uy ? y + 2 : y);
+	return c ? c : strcmp(x, y);
 }
 
 static int cmd_executions(struct cli *c, int argc, char **argv)
@@ -1378,9 +1385,10 @@ static int cmd_executions(struct cli *c, int argc, char **argv)
 		case 'j': json = true; break;
 		case 'h':
 			printf("usage: %s executions [--json] [--state DIR]\n\n"
-			       "List the executions run by the local backend, oldest first, with their\n"
-			       "trigger, step, status and exit code.  Each one's folder under\n"
-			       "STATE/executions/ID holds its inputs, outputs, stdout.log and stderr.log.\n\n"
+			       "List the executions run by the local backend, oldest first (a pipeline's\n"
+			       "nodes, RUN.NODE, at the time of their run), with their trigger, step,\n"
+			       "status and exit code.  Each one's folder under STATE/executions/ID holds\n"
+			       "its inputs, outputs, stdout.log and stderr.log.\n\n"
 			       "%s      --json           one JSON object per execution\n", c->prog, state_help);
 			return 0;
 		default:
@@ -1419,9 +1427,13 @@ static int cmd_executions(struct cli *c, int argc, char **argv)
 	};
 	for (int i = 0; i < 8; i++)
 		trig_json_query_add_text(q, f[i], NULL);
+	int wid = 28;           /* "e-" and a ULID; a pipeline node's id is longer */
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) > (size_t)wid && strlen(names[i]) < 200)
+			wid = (int)strlen(names[i]);
 	if (!json)
-		printf("%-28s %-20s %-16s %-10s %-5s %-20s %s\n", "ID", "TRIGGER", "STEP", "STATUS",
-		       "EXIT", "STARTED", "DURATION");
+		printf("%-*s %-20s %-16s %-10s %-5s %-24s %s\n", wid, "ID", "TRIGGER", "STEP",
+		       "STATUS", "EXIT", "STARTED", "DURATION");
 	for (size_t i = 0; i < n; i++) {
 		struct trig_json_value ev[8], sv[8];
 		char *etext = NULL, *stext = NULL;
@@ -1468,7 +1480,7 @@ static int cmd_executions(struct cli *c, int argc, char **argv)
 			char dur[32] = "-";
 			if (t[6].len)
 				snprintf(dur, sizeof(dur), "%.1fs", strtod(t[6].data, NULL) / 1000);
-			printf("%-28s %-20s %-16s %-10s %-5s %-20s %s\n", names[i], buf_cstr(&t[0]),
+			printf("%-*s %-20s %-16s %-10s %-5s %-24s %s\n", wid, names[i], buf_cstr(&t[0]),
 			       buf_cstr(&t[1]), status, t[4].len ? t[4].data : "-",
 			       t[5].len ? t[5].data : "-", dur);
 		}

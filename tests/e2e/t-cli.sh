@@ -144,6 +144,13 @@ expect_grep "^$pid  *twice  *completed .* 1/1" pl.txt
 expect_grep "\"id\":\"$pid\",\"pipeline\":\"twice\",\"status\":\"completed\"" pl.json
 ./cli executions > e.txt
 expect_grep "^$pid\.first " e.txt
+# in time order: the node after the failing step fired before it, and
+# its columns aligned with the header
+[ "$(grep -n ' broken ' e.txt | cut -d: -f1)" -lt "$(grep -n "^$pid\.first " e.txt | cut -d: -f1)" ] ||
+	fail "executions not in time order: $(cat e.txt)"
+hdr=$(head -n 1 e.txt | awk '{ print index($0, "TRIGGER") }')
+row=$(grep "^$pid\.first " e.txt | awk '{ print index($0, "pull") }')
+expect_eq "the TRIGGER column of a pipeline node" "$row" "$hdr"
 # a pipeline whose node fails: fire says so and exits 1
 rc=0; ./cli fire pull-broken > fire.txt 2>fire.err || rc=$?
 expect_eq "fire of a failing pipeline" "$rc" 1
