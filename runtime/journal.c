@@ -11,6 +11,7 @@
 #include "journal.h"
 
 #include "buf.h"
+#include "fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -145,7 +146,7 @@ static int create_segment(int jdirfd, char **name_out)
 			close(fd);
 			continue;
 		}
-		if (trig_state_fsync_dir(jdirfd) < 0) {
+		if (trig_fsync_dir(jdirfd) < 0) {
 			int e = errno;
 			close(fd);
 			unlinkat(jdirfd, name, 0);
@@ -163,7 +164,7 @@ static int create_segment(int jdirfd, char **name_out)
 static int open_subdir(int dirfd, const char *name)
 {
 	if (mkdirat(dirfd, name, 0700) == 0) {
-		if (trig_state_fsync_dir(dirfd) < 0)
+		if (trig_fsync_dir(dirfd) < 0)
 			return -1;
 	} else if (errno != EEXIST) {
 		return -1;
@@ -809,7 +810,7 @@ int trig_journal_recover(struct trig_state *st, trig_journal_pending_fn *fn, voi
 		close(s->fd);
 		s->fd = -1;
 	}
-	if ((cdirfd >= 0 && trig_state_fsync_dir(cdirfd) < 0) || trig_state_fsync_dir(jdirfd) < 0) {
+	if ((cdirfd >= 0 && trig_fsync_dir(cdirfd) < 0) || trig_fsync_dir(jdirfd) < 0) {
 		seterr(err, errlen, "cannot sync '%s/journal': %s", dir, strerror(errno));
 		goto out;
 	}

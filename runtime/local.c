@@ -24,6 +24,7 @@
  */
 #include "local.h"
 
+#include "fileio.h"
 #include "json.h"
 #include "json_iter.h"
 #include "log.h"
@@ -272,50 +273,6 @@ static char *xstrdup_or_null(const char *s)
 	return s ? trig_xstrdup(s) : NULL;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Writes name atomically in dfd: name.tmp, rename; DURABLE: fsync before
- * the rename, and of the folder after it.  Only status.json is durable: it
- * is what a resumed launch trusts; everything else of an attempt is made
- * again when it runs again (and survives a crash of the server, which
- * leaves the page cache, anyway). */
-static int write_file_at(int dfd, const char *name, const void *data, size_t len, bool durable)
-{
-	char tmp[256];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
-		int e = errno;
-		close(fd);
-		unlinkat(dfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	if (close(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
-		int e = errno;
-		unlinkat(dfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	return durable ? fsync(dfd) : 0;
-}
-
 /* Removes dfd/name and everything under it, never following a link. */
 static int remove_tree(int dfd, const char *name, int depth)
 {
@@ -354,29 +311,6 @@ static int remove_tree(int dfd, const char *name, int depth)
 	if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		rc = -1;
 	return rc;
-}
-
-/* mkdir -p with mode 0700 for what it creates. */
-static int mkdir_p(const char *path)
-{
-	char *p = trig_xstrdup(path);
-	for (char *s = p + 1; ; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-		*s = 0;
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-			free(p);
-			errno = e;
-			return -1;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return 0;
 }
 
 /* ------------------------------------------------------------ parameters */
@@ -1024,7 +958,7 @@ static int write_execution_json(int dfd, const struct job *j)
 	format_time(t, j->created_ms);
 	json_field(&b, "created", t);
 	buf_adds(&b, "}\n");
-	int rc = write_file_at(dfd, "execution.json", b.data, b.len, false);
+	int rc = trig_write_file_at(dfd, "execution.json", b.data, b.len, false);
 	buf_release(&b);
 	return rc;
 }
@@ -1050,7 +984,9 @@ static int write_status_json(int dfd, const struct job *j, const struct outcome 
 	format_time(t, o->ended_ms);
 	json_field(&b, "ended", t);
 	buf_printf(&b, ",\"duration_ms\":%lld}\n", (long long)o->duration_ms);
-	int rc = write_file_at(dfd, "status.json", b.data, b.len, true);
+	/* Durable, unlike the rest of an attempt: it is what a resumed launch
+	 * trusts (local.h). */
+	int rc = trig_write_file_at(dfd, "status.json", b.data, b.len, true);
 	buf_release(&b);
 	return rc;
 }
@@ -1338,7 +1274,7 @@ static size_t download_write(char *p, size_t size, size_t n, void *ud)
 		d->too_big = true;
 		return 0;
 	}
-	if (write_all(d->fd, p, len) < 0) {
+	if (trig_write_all(d->fd, p, len) < 0) {
 		d->write_errno = errno;
 		return 0;
 	}
@@ -1554,7 +1490,7 @@ static int copy_fd(struct trig_local *l, int idfd, const char *name, int in, con
 			if (!chunk)
 				chunk = trig_xmalloc(1 << 20);
 			n = read(in, chunk, 1 << 20);
-			if (n > 0 && write_all(out, chunk, (size_t)n) < 0)
+			if (n > 0 && trig_write_all(out, chunk, (size_t)n) < 0)
 				goto write_error;
 		}
 		if (n < 0 && errno == EINTR)
@@ -1741,7 +1677,7 @@ static int fetch_inputs(struct trig_local *l, int dfd, const struct job *j, stru
 	if (j->payload_input) {
 		int idfd = input_dir(dfd, j->payload_input);
 		if (idfd < 0 ||
-		    write_file_at(idfd, "payload.json", j->payload, j->payload_len, false) < 0) {
+		    trig_write_file_at(idfd, "payload.json", j->payload, j->payload_len, false) < 0) {
 			buf_printf(err, "input '%s': cannot write payload.json: %s",
 				   j->payload_input, strerror(errno));
 			if (idfd >= 0)
@@ -1909,7 +1845,7 @@ static int sup_write(const char *name, const char *tmp, const char *text, size_t
 	int fd = openat(3, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, len) < 0) {
+	if (trig_write_all(fd, text, len) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -1921,7 +1857,7 @@ static int sup_write(const char *name, const char *tmp, const char *text, size_t
 static _Noreturn void sup_fail(int fd, int stage)
 {
 	int msg[3] = { stage, errno, 0 };
-	if (write_all(fd, msg, sizeof(msg)) < 0)
+	if (trig_write_all(fd, msg, sizeof(msg)) < 0)
 		_exit(127);
 	_exit(127);
 }
@@ -1995,7 +1931,7 @@ static _Noreturn void supervise(const struct sup_plan *p)
 		sup_fail(4, SUP_SPAWN);
 	}
 	int msg[3] = { SUP_OK, 0, (int)child };
-	write_all(4, msg, sizeof(msg));         /* the server may be gone */
+	trig_write_all(4, msg, sizeof(msg));         /* the server may be gone */
 	close(4);
 
 	siginfo_t si;
@@ -2023,7 +1959,7 @@ static _Noreturn void supervise(const struct sup_plan *p)
 	text[n++] = '\n';
 	if (sup_write("exit", "exit.tmp", text, n) < 0) {
 		static const char m[] = "trig: cannot write the exit file\n";
-		write_all(2, m, sizeof(m) - 1);
+		trig_write_all(2, m, sizeof(m) - 1);
 	}
 	/* Orphaned (the server died): end what the command left in the
 	 * group, as the server would have; this supervisor goes too. */
@@ -2924,7 +2860,7 @@ struct trig_local *trig_local_new(const struct trig_local_config *cfg, char *err
 		local_free(l);
 		return NULL;
 	}
-	if (mkdir_p(cfg->executions_dir) < 0 ||
+	if (trig_mkdir_p(cfg->executions_dir) < 0 ||
 	    !(l->executions_dir = realpath(cfg->executions_dir, NULL)) ||
 	    (l->execs_fd = open(l->executions_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		set_err(err, errlen, "cannot use executions folder '%s': %s", cfg->executions_dir,

@@ -12,6 +12,7 @@
  */
 #include "pipeline.h"
 
+#include "fileio.h"
 #include "json.h"
 #include "json_iter.h"
 #include "log.h"
@@ -195,46 +196,6 @@ static void kv_push(struct trig_kv **kv, size_t *n, size_t *cap, const char *nam
 	(*n)++;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Writes name atomically in dfd: name.tmp, fsync, rename, fsync the folder. */
-static int write_file_at(int dfd, const char *name, const void *data, size_t len)
-{
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		unlinkat(dfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	if (close(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
-		int e = errno;
-		unlinkat(dfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	return fsync(dfd);
-}
-
 /* Reads dfd/name whole (at most MAX_JSON_FILE bytes) into a malloc()ed,
  * NUL-terminated *text.  0, or -1 with errno. */
 static int read_file_at(int dfd, const char *name, char **text, size_t *len)
@@ -263,29 +224,6 @@ static int read_file_at(int dfd, const char *name, char **text, size_t *len)
 	buf_addc(&b, 0);
 	*len = b.len - 1;
 	*text = buf_detach(&b);
-	return 0;
-}
-
-/* mkdir -p with mode 0700 for what it creates. */
-static int mkdir_p(const char *path)
-{
-	char *p = trig_xstrdup(path);
-	for (char *s = p + 1; ; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-		*s = 0;
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-			free(p);
-			errno = e;
-			return -1;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
 	return 0;
 }
 
@@ -650,7 +588,7 @@ static int write_pipeline_json(struct run *r)
 	buf_adds(&b, "]");
 	json_field(&b, "created", t);
 	buf_adds(&b, "}\n");
-	int rc = write_file_at(r->dfd, "pipeline.json", b.data, b.len);
+	int rc = trig_write_file_at(r->dfd, "pipeline.json", b.data, b.len, true);
 	buf_release(&b);
 	return rc;
 }
@@ -681,7 +619,7 @@ static int write_status_json(struct run *r, int status, const char *error, int64
 			buf_adds(&b, ",\"exit_code\":null}");
 	}
 	buf_adds(&b, "]}\n");
-	int rc = write_file_at(r->dfd, "status.json", b.data, b.len);
+	int rc = trig_write_file_at(r->dfd, "status.json", b.data, b.len, true);
 	buf_release(&b);
 	return rc;
 }
@@ -1259,7 +1197,7 @@ struct trig_pipelines *trig_pipelines_new(const struct trig_pipelines_config *cf
 		set_err(err, errlen, "pipelines: no backend or no pipelines folder");
 		return NULL;
 	}
-	if (mkdir_p(cfg->pipelines_dir) < 0) {
+	if (trig_mkdir_p(cfg->pipelines_dir) < 0) {
 		set_err(err, errlen, "cannot create '%s': %s", cfg->pipelines_dir, strerror(errno));
 		return NULL;
 	}

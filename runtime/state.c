@@ -11,6 +11,7 @@
 #include "state.h"
 
 #include "buf.h"
+#include "fileio.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -99,15 +100,6 @@ static bool valid_name(const char *s)
 	return n > 0 && n <= NAME_MAX_LEN;
 }
 
-int trig_state_fsync_dir(int dirfd)
-{
-	while (fsync(dirfd) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
 void trig_state_stamp(char *out, size_t outlen)
 {
 	struct timespec ts;
@@ -117,21 +109,6 @@ void trig_state_stamp(char *out, size_t outlen)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(day, sizeof(day), "%Y%m%dT%H%M%S", &tm);
 	snprintf(out, outlen, "%s.%06ldZ", day, ts.tv_nsec / 1000);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Reads the whole file NAME (relative to dirfd) into out; if key is not
@@ -173,71 +150,6 @@ fail:;
 	close(fd);
 	errno = e;
 	return -1;
-}
-
-/* Replaces NAME with DATA atomically and durably.  -1 with errno. */
-static int write_file_atomic(int dirfd, const char *name, const char *data, size_t len)
-{
-	static atomic_uint counter;
-	char tmp[NAME_MAX_LEN + 64];
-	snprintf(tmp, sizeof(tmp), ".tmp.%s.%ld.%u", name, (long)getpid(),
-		 atomic_fetch_add(&counter, 1));
-	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	if (close(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
-		int e = errno;
-		unlinkat(dirfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	return trig_state_fsync_dir(dirfd);
-}
-
-/* mkdir -p with mode 0700 for every folder it creates; each new folder's
- * parent is fsynced so that the new entry survives a crash. */
-static int mkdir_p(const char *path)
-{
-	char *p = trig_xstrdup(path);
-	size_t n = strlen(p);
-	int rc = 0;
-	while (n > 1 && p[n - 1] == '/')
-		p[--n] = 0;
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != 0)
-			continue;
-		char c = p[i];
-		p[i] = 0;
-		if (mkdir(p, 0700) == 0) {
-			char *slash = strrchr(p, '/');
-			const char *parent = slash ? (slash == p ? "/" : p) : ".";
-			if (slash && slash != p)
-				*slash = 0;
-			int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (pfd >= 0) {
-				trig_state_fsync_dir(pfd);
-				close(pfd);
-			}
-			if (slash && slash != p)
-				*slash = '/';
-		} else if (errno != EEXIST) {
-			rc = -1;
-			p[i] = c;
-			break;
-		}
-		p[i] = c;
-	}
-	int e = errno;
-	free(p);
-	errno = e;
-	return rc;
 }
 
 /* Whether the folder holds nothing but our temporaries (a crash while it
@@ -521,7 +433,7 @@ static int change_override(struct trig_state *st, const char *trigger, int state
 		 "# trig enable/disable overrides (written by `enable NAME` and `disable NAME`)\n");
 	for (i = 0; i < n; i++)
 		buf_printf(&b, "%s %s\n", ov[i].name, ov[i].enabled ? "enabled" : "disabled");
-	if (write_file_atomic(st->dirfd, "overrides", b.data, b.len) < 0) {
+	if (trig_write_file_at(st->dirfd, "overrides", b.data, b.len, true) < 0) {
 		e = errno;
 		goto out;
 	}
@@ -662,7 +574,7 @@ static int compact_ticks(struct trig_state *st, size_t bad, char *err, size_t er
 		if ((mkdirat(st->dirfd, "corrupt", 0700) < 0 && errno != EEXIST) ||
 		    linkat(st->dirfd, "ticks", st->dirfd, name, 0) < 0 ||
 		    (cfd = openat(st->dirfd, "corrupt", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-		    trig_state_fsync_dir(cfd) < 0 || trig_state_fsync_dir(st->dirfd) < 0) {
+		    trig_fsync_dir(cfd) < 0 || trig_fsync_dir(st->dirfd) < 0) {
 			if (cfd >= 0)
 				close(cfd);
 			seterr(err, errlen,
@@ -676,7 +588,7 @@ static int compact_ticks(struct trig_state *st, size_t bad, char *err, size_t er
 			  "moved the file to '%s/%s'",
 			  st->dir, bad, bad == 1 ? "" : "s", st->dir, name);
 	}
-	int rc = write_file_atomic(st->dirfd, "ticks", buf_cstr(&b), b.len);
+	int rc = trig_write_file_at(st->dirfd, "ticks", buf_cstr(&b), b.len, true);
 	if (rc < 0)
 		seterr(err, errlen, "cannot write '%s/ticks': %s", st->dir, strerror(errno));
 	buf_release(&b);
@@ -767,7 +679,7 @@ static int check_version(struct trig_state *st, char *err, size_t errlen)
 		}
 		char v[32];
 		int n = snprintf(v, sizeof(v), "%d\n", TRIG_STATE_FORMAT);
-		if (write_file_atomic(st->dirfd, "VERSION", v, (size_t)n) < 0) {
+		if (trig_write_file_at(st->dirfd, "VERSION", v, (size_t)n, true) < 0) {
 			seterr(err, errlen, "cannot write '%s/VERSION': %s", st->dir,
 			       strerror(errno));
 			goto out;
@@ -872,7 +784,7 @@ struct trig_state *trig_state_open(const char *dir, unsigned flags, char *err, s
 			seterr(err, errlen, "state folder '%s' does not exist", dir);
 			goto fail;
 		}
-		if (mkdir_p(dir) < 0) {
+		if (trig_mkdir_p(dir) < 0) {
 			seterr(err, errlen, "cannot create state folder '%s': %s", dir,
 			       strerror(errno));
 			goto fail;

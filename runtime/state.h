@@ -117,9 +117,6 @@ const char *trig_state_abspath(const struct trig_state *st);
 /* Whether the handle was opened with TRIG_STATE_SERVER (holds the lock). */
 bool trig_state_is_server(const struct trig_state *st);
 
-/* fsync() of the directory DIRFD, retried on EINTR; 0 or -1. */
-int trig_state_fsync_dir(int dirfd);
-
 /* A name for a moved-aside or new file: the current UTC time as
  * "20261126T020000.123456Z" (sorts by time), written into out. */
 void trig_state_stamp(char *out, size_t outlen);
