@@ -168,9 +168,18 @@ $(B)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(LIBTRIGC) $(LIBTRIG) $(B)/
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -iquote tests/unit $(ALL_LDFLAGS) -o $@ $< \
 		$(LIBTRIGC) $(LIBTRIG) $(LIBS_CHECK) $(LIBS_TRIGC) $(LIBS_RUNTIME)
 
+# The shared test data and tools (SPEC.md, testdata/, bench/): ../shared
+# beside this tree or, for a clone made elsewhere (git clone ~/trig /tmp/x),
+# beside the repository it was cloned from.  SHARED=DIR says where.
+ifeq ($(origin SHARED),undefined)
+SHARED := $(abspath $(firstword $(wildcard $(abspath ../shared)) \
+	$(wildcard $(shell git config --get remote.origin.url 2>/dev/null | \
+		sed -n 's|^\(/.*[^/]\)/*$$|\1/../shared|p')) ../shared))
+endif
+
 # Environment of every test: where the shared test data and tools live.
 TEST_ENV = TRIG_BUILD=$(abspath $(B)) TRIGC=$(abspath $(TRIGC)) \
-           TRIG_SHARED=$(abspath ../shared) TRIG_SRC=$(CURDIR) \
+           TRIG_SHARED=$(abspath $(SHARED)) TRIG_SRC=$(CURDIR) \
            TZDIR=/usr/share/zoneinfo CK_DEFAULT_TIMEOUT=60
 
 unit: $(UNIT_BIN)
@@ -234,7 +243,7 @@ bench: all $(BENCH_BIN)
 
 # Webhooks against adnanh/webhook, side by side (wrk; see bench/README.md).
 bench-webhook: all
-	$(Q)$(TEST_ENV) SHARED=$(abspath ../shared) sh bench/webhook.sh
+	$(Q)$(TEST_ENV) SHARED=$(abspath $(SHARED)) sh bench/webhook.sh
 
 # Journalled launches per second and fsyncs per launch at 32 clients, and
 # memory with 10,000 launches queued (bench/launches.sh).
@@ -247,7 +256,7 @@ bench-pipeline: all $(B)/bench/pipeline
 
 # The one-pass JSON extractor against jansson's DOM (bench/jsonextract.c).
 bench-json: all
-	$(Q)$(TEST_ENV) SHARED=$(abspath ../shared) sh bench/json.sh
+	$(Q)$(TEST_ENV) SHARED=$(abspath $(SHARED)) sh bench/json.sh
 
 # The nightly-training example: build it, train once now, then serve its
 # schedule until Ctrl-C.  Its state folder is examples/nightly-training/.trig-state.
