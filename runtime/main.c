@@ -485,6 +485,38 @@ static int cmd_serve(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* The options of a listing command, `CMD [--json] [--state DIR]`, with
+ * ABOUT its help: -1 to go on (*json set), else the exit status (0 after
+ * --help, a usage error). */
+static int list_options(struct cli *c, int argc, char **argv, const char *cmd, const char *about,
+			const char *what, bool *json)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	*json = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': c->state_dir = optarg; break;
+		case 'j': *json = true; break;
+		case 'h':
+			printf("usage: %s %s [--json] [--state DIR]\n\n%s\n\n%s"
+			       "      --json           one JSON object per %s\n", c->prog, cmd, about,
+			       state_help, what);
+			return 0;
+		default:
+			return usage_error(c, cmd, "bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error(c, cmd, "unexpected argument");
+	return -1;
+}
+
 /* ------------------------------------------------------------ list, next */
 
 static int64_t next_fire(const struct trig_trigger *t, int64_t after_ms)
@@ -495,30 +527,13 @@ static int64_t next_fire(const struct trig_trigger *t, int64_t after_ms)
 
 static int cmd_list(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	bool json = false;
-	int o;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's': c->state_dir = optarg; break;
-		case 'j': json = true; break;
-		case 'h':
-			printf("usage: %s list [--json] [--state DIR]\n\n"
-			       "List the triggers: name, kind, enabled, when (cron, route or event)\n"
-			       "and the next fire time of schedules.\n\n%s"
-			       "      --json           one JSON object per trigger\n", c->prog, state_help);
-			return 0;
-		default:
-			return usage_error(c, "list", "bad option");
-		}
-	}
-	if (optind != argc)
-		return usage_error(c, "list", "unexpected argument");
+	bool json;
+	int rc = list_options(c, argc, argv, "list",
+			      "List the triggers: name, kind, enabled, when (cron, route or event)\n"
+			      "and the next fire time of schedules.",
+			      "trigger", &json);
+	if (rc >= 0)
+		return rc;
 	char err[512];
 	struct trig_state *st = trig_state_open(c->state_dir, TRIG_STATE_EXISTING, err, sizeof(err));
 	int64_t now = trig_now_ms();
@@ -1371,32 +1386,15 @@ static int cmp_names(const void *a, const void *b)
 
 static int cmd_executions(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	bool json = false;
-	int o;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's': c->state_dir = optarg; break;
-		case 'j': json = true; break;
-		case 'h':
-			printf("usage: %s executions [--json] [--state DIR]\n\n"
-			       "List the executions run by the local backend, oldest first (a pipeline's\n"
-			       "nodes, RUN.NODE, at the time of their run), with their trigger, step,\n"
-			       "status and exit code.  Each one's folder under STATE/executions/ID holds\n"
-			       "its inputs, outputs, stdout.log and stderr.log.\n\n"
-			       "%s      --json           one JSON object per execution\n", c->prog, state_help);
-			return 0;
-		default:
-			return usage_error(c, "executions", "bad option");
-		}
-	}
-	if (optind != argc)
-		return usage_error(c, "executions", "unexpected argument");
+	bool json;
+	int rc = list_options(c, argc, argv, "executions",
+			      "List the executions run by the local backend, oldest first (a pipeline's\n"
+			      "nodes, RUN.NODE, at the time of their run), with their trigger, step,\n"
+			      "status and exit code.  Each one's folder under STATE/executions/ID holds\n"
+			      "its inputs, outputs, stdout.log and stderr.log.",
+			      "execution", &json);
+	if (rc >= 0)
+		return rc;
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/executions", c->state_dir);
 	DIR *d = opendir(dir);
@@ -1499,33 +1497,15 @@ static int cmd_executions(struct cli *c, int argc, char **argv)
 
 static int cmd_pipelines(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	bool json = false;
-	int o;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's': c->state_dir = optarg; break;
-		case 'j': json = true; break;
-		case 'h':
-			printf("usage: %s pipelines [--json] [--state DIR]\n\n"
-			       "List the pipeline runs of the local backend, newest first, with their\n"
-			       "status, duration and nodes completed.  Each run's folder under\n"
-			       "STATE/pipelines/ID holds pipeline.json and status.json; its nodes are\n"
-			       "the executions ID.NODE (see `%s executions`).\n\n"
-			       "%s      --json           one JSON object per run\n", c->prog, c->prog,
-			       state_help);
-			return 0;
-		default:
-			return usage_error(c, "pipelines", "bad option");
-		}
-	}
-	if (optind != argc)
-		return usage_error(c, "pipelines", "unexpected argument");
+	bool json;
+	int rc = list_options(c, argc, argv, "pipelines",
+			      "List the pipeline runs of the local backend, newest first, with their\n"
+			      "status, duration and nodes completed.  Each run's folder under\n"
+			      "STATE/pipelines/ID holds pipeline.json and status.json; its nodes are\n"
+			      "the executions ID.NODE (see the executions command).",
+			      "run", &json);
+	if (rc >= 0)
+		return rc;
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/pipelines", c->state_dir);
 	if (trig_pipelines_list(dir, json, stdout) != 0) {
