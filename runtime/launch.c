@@ -758,6 +758,22 @@ static void exec_started(const char *id, int64_t started_ms, void *ctx)
 	emit(la, a, "execution_started", NULL, NULL, NULL, "started", -1, started_ms, 0);
 }
 
+/* How an asynchronous action (an execution, a pipeline run) ended; under
+ * l->mu.  A stop leaves the launch unended, to run again after a restart. */
+static void record_end_locked(struct launch *la, struct ract *a, int status, int64_t started_ms,
+			      int64_t ended_ms, const char *error, const char *dir)
+{
+	a->status = status;
+	a->started_ms = started_ms;
+	a->ended_ms = ended_ms;
+	if (error)
+		a->error = own_str(la, error);
+	if (dir)
+		a->where = own_str(la, dir);
+	if (status == TRIG_EXEC_STOPPED)
+		la->stopped = true;
+}
+
 static void exec_done(const struct trig_exec_result *r, void *ctx)
 {
 	struct act_ctx *ec = ctx;
@@ -767,16 +783,8 @@ static void exec_done(const struct trig_exec_result *r, void *ctx)
 	free(ec);
 
 	pthread_mutex_lock(&l->mu);
-	a->status = r->status;
+	record_end_locked(la, a, r->status, r->started_ms, r->ended_ms, r->error, r->dir);
 	a->exit_code = r->exit_code;
-	a->started_ms = r->started_ms;
-	a->ended_ms = r->ended_ms;
-	if (r->error)
-		a->error = own_str(la, r->error);
-	if (r->dir)
-		a->where = own_str(la, r->dir);
-	if (r->status == TRIG_EXEC_STOPPED)
-		la->stopped = true;
 	if (r->status >= 0 && r->status < 4)
 		l->counts[r->status]++;
 	pthread_mutex_unlock(&l->mu);
@@ -845,16 +853,8 @@ static void pipeline_done(const struct trig_pipeline_result *r, void *ctx)
 	free(ec);
 
 	pthread_mutex_lock(&l->mu);
-	a->status = r->status;
-	a->started_ms = r->started_ms;
-	a->ended_ms = r->ended_ms;
-	if (r->error)
-		a->error = own_str(la, r->error);
-	if (r->dir)
-		a->where = own_str(la, r->dir);
-	if (r->status == TRIG_EXEC_STOPPED)
-		la->stopped = true;
-	else if (r->status != TRIG_EXEC_COMPLETED)
+	record_end_locked(la, a, r->status, r->started_ms, r->ended_ms, r->error, r->dir);
+	if (r->status != TRIG_EXEC_STOPPED && r->status != TRIG_EXEC_COMPLETED)
 		l->failed_actions++;
 	pthread_mutex_unlock(&l->mu);
 	if (r->status == TRIG_EXEC_COMPLETED) {
